@@ -1,0 +1,84 @@
+// The sync policy the library runs with.
+//
+// exitleft's core algorithms (the parking lot's protocol, RawEvent's state machine, Stage's
+// head hand-off) are templates over a "sync policy" so that the same code runs on std::atomic
+// in the library and on Relacy's rl::atomic in the model tests (tests/model/). A policy
+// provides:
+//
+//   template <class T> using Atomic   std::atomic-like: load/store/exchange/compare_exchange_*/
+//                                     fetch_* taking std::memory_order
+//   template <class T> class Var      a plain variable guarded by something else (a lock, a
+//                                     happens-before edge): load() / store(v); Relacy checks
+//                                     every access for data races
+//   pause(), yield(), multi_core()    spinning
+//   now()                             steady-clock time (for be_fair and deadlines)
+//   park / unpark_one / unpark_all /  the parking lot (primitives only)
+//   unpark_requeue / unpark_filter
+//
+// The lot core itself additionally takes wait / wake_one / wake_all on a 32-bit word (the
+// platform layer); that policy lives with the lot's sources.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "exitleft/detail/cpu_relax.hpp"
+#include "exitleft/parking_lot.hpp"
+
+namespace exitleft::detail {
+
+struct StdSync {
+  template <class T>
+  using Atomic = std::atomic<T>;
+
+  template <class T>
+  class Var {
+   public:
+    constexpr Var() noexcept = default;
+    constexpr explicit Var(T value) noexcept : value_(value) {}
+    T load() const noexcept { return value_; }
+    void store(T value) noexcept { value_ = value; }
+
+   private:
+    T value_{};
+  };
+
+  static void pause() noexcept { cpu_relax(); }
+  static void yield() noexcept { std::this_thread::yield(); }
+  static bool multi_core() noexcept {
+    static const bool value = std::thread::hardware_concurrency() > 1;
+    return value;
+  }
+  static std::chrono::steady_clock::time_point now() noexcept {
+    return std::chrono::steady_clock::now();
+  }
+
+  template <class Validate, class BeforeSleep, class TimedOut>
+  static parking_lot::ParkResult park(const void* key, Validate&& validate,
+                                      BeforeSleep&& before_sleep, TimedOut&& timed_out,
+                                      parking_lot::ParkToken token,
+                                      std::chrono::steady_clock::time_point deadline) noexcept {
+    return parking_lot::detail::park(key, validate, before_sleep, timed_out, token, deadline);
+  }
+  template <class Callback>
+  static parking_lot::UnparkResult unpark_one(const void* key, Callback&& callback) noexcept {
+    return parking_lot::detail::unpark_one(key, callback);
+  }
+  static std::size_t unpark_all(const void* key, parking_lot::UnparkToken token) noexcept {
+    return parking_lot::unpark_all(key, token);
+  }
+  template <class Validate, class Callback>
+  static parking_lot::UnparkResult unpark_requeue(const void* from, const void* to,
+                                                  Validate&& validate,
+                                                  Callback&& callback) noexcept {
+    return parking_lot::detail::unpark_requeue(from, to, validate, callback);
+  }
+  template <class Filter, class Callback>
+  static parking_lot::UnparkResult unpark_filter(const void* key, Filter&& filter,
+                                                 Callback&& callback) noexcept {
+    return parking_lot::detail::unpark_filter(key, filter, callback);
+  }
+};
+
+}  // namespace exitleft::detail

@@ -1,0 +1,64 @@
+// Linux backend: futex(2).
+//
+// FUTEX_WAIT_BITSET takes an absolute deadline on CLOCK_MONOTONIC (FUTEX_WAIT would take a
+// relative one, which drifts when a spurious wake-up restarts it). std::chrono::steady_clock is
+// CLOCK_MONOTONIC in both libstdc++ and libc++, so a steady_clock time point is passed through
+// unchanged; tests/platform_test.cpp checks that the two clocks agree.
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+
+#include "platform/wait_on_address.hpp"
+
+namespace exitleft::platform {
+namespace {
+
+long futex(const Word* word, int op, std::uint32_t value, const timespec* timeout,
+           std::uint32_t bitset) noexcept {
+  return syscall(SYS_futex, word, op, value, timeout, nullptr, bitset);
+}
+
+bool futex_wait(const Word& word, std::uint32_t expected, Deadline deadline, int private_flag) {
+  timespec ts{};
+  const timespec* timeout = nullptr;
+  if (deadline != kForever) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch())
+                        .count();
+    if (ns <= 0) return false;  // before the clock's epoch: long past
+    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    timeout = &ts;
+  }
+  const long r = futex(&word, FUTEX_WAIT_BITSET | private_flag, expected, timeout,
+                       FUTEX_BITSET_MATCH_ANY);
+  // 0: woken (or spurious). EAGAIN: the word no longer held `expected`. EINTR: a signal.
+  // All of these are "look again"; only ETIMEDOUT means the deadline passed.
+  return !(r == -1 && errno == ETIMEDOUT);
+}
+
+void futex_wake(const Word* word, int count, int private_flag) {
+  futex(word, FUTEX_WAKE | private_flag, static_cast<std::uint32_t>(count), nullptr, 0);
+}
+
+}  // namespace
+
+bool LinuxFutex::wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept {
+  return futex_wait(word, expected, deadline, FUTEX_PRIVATE_FLAG);
+}
+void LinuxFutex::wake_one(const Word* word) noexcept { futex_wake(word, 1, FUTEX_PRIVATE_FLAG); }
+void LinuxFutex::wake_all(const Word* word) noexcept {
+  futex_wake(word, INT_MAX, FUTEX_PRIVATE_FLAG);
+}
+
+bool LinuxFutex::wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept {
+  return futex_wait(word, expected, deadline, 0);
+}
+void LinuxFutex::wake_one_shared(const Word* word) noexcept { futex_wake(word, 1, 0); }
+void LinuxFutex::wake_all_shared(const Word* word) noexcept { futex_wake(word, INT_MAX, 0); }
+
+}  // namespace exitleft::platform

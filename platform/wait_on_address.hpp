@@ -1,0 +1,102 @@
+// exitleft platform layer: wait-on-address over a 32-bit word.
+//
+// Every backend offers the same three operations:
+//
+//   wait(word, expected, deadline)  blocks while `word == expected`, until woken or until the
+//                                   absolute steady-clock `deadline` passes. It returns at once if
+//                                   the word already differs. It may return spuriously: callers
+//                                   always re-check their own state and loop. It returns false
+//                                   only when the deadline has passed; `kForever` never passes.
+//   wake_one(word)                  wakes at least one thread waiting on `word` (if any).
+//   wake_all(word)                  wakes every thread waiting on `word`.
+//
+// Wakes are hints. A wake may be issued on memory that its owner has since released (the
+// parking lot releases a thread and then wakes it; the thread may already be gone): no backend
+// ever dereferences the address in wake_one / wake_all.
+//
+// This folder is the only place in exitleft that knows about operating systems. The backend is
+// chosen at configure time (EXITLEFT_BACKEND=auto|linux|windows|darwin|portable), which defines
+// exactly one EXITLEFT_BACKEND_<NAME> macro for the library's sources. Several backends can be
+// linked into one test program (each lives in its own struct), so tests run the same cases
+// against every backend the build machine can run.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace exitleft::platform {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+inline constexpr Deadline kForever = Deadline::max();
+
+using Word = std::atomic<std::uint32_t>;
+static_assert(sizeof(Word) == 4 && Word::is_always_lock_free);
+
+// Linux: futex(FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG) with an absolute CLOCK_MONOTONIC deadline.
+struct LinuxFutex {
+  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
+  static void wake_one(const Word* word) noexcept;
+  static void wake_all(const Word* word) noexcept;
+  // Process-shared variants: the same word may be mapped by several processes.
+  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
+  static void wake_one_shared(const Word* word) noexcept;
+  static void wake_all_shared(const Word* word) noexcept;
+};
+
+// Windows 8+: WaitOnAddress / WakeByAddressSingle / WakeByAddressAll. Millisecond timeouts are
+// rounded up and re-armed until the deadline.
+struct WindowsWaitOnAddress {
+  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
+  static void wake_one(const Word* word) noexcept;
+  static void wake_all(const Word* word) noexcept;
+};
+
+// macOS: __ulock_wait2 (ns timeouts) when the OS has it, otherwise __ulock_wait (µs timeouts in a
+// u32: long timeouts are capped, and a capped wait that ends is a spurious wake, never a timeout).
+struct DarwinUlock {
+  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
+  static void wake_one(const Word* word) noexcept;
+  static void wake_all(const Word* word) noexcept;
+  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
+  static void wake_one_shared(const Word* word) noexcept;
+  static void wake_all_shared(const Word* word) noexcept;
+};
+
+// Any OS: hashed buckets of std::mutex + std::condition_variable.
+struct Portable {
+  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
+  static void wake_one(const Word* word) noexcept;
+  static void wake_all(const Word* word) noexcept;
+  // Reinitialises the buckets in a child process after fork(): another thread of the parent may
+  // have held one of their mutexes at the moment of the fork.
+  static void reset_after_fork() noexcept;
+};
+
+#if defined(EXITLEFT_BACKEND_LINUX)
+using Backend = LinuxFutex;
+#elif defined(EXITLEFT_BACKEND_WINDOWS)
+using Backend = WindowsWaitOnAddress;
+#elif defined(EXITLEFT_BACKEND_DARWIN)
+using Backend = DarwinUlock;
+#elif defined(EXITLEFT_BACKEND_PORTABLE)
+using Backend = Portable;
+#else
+#error "no wait-on-address backend selected: configure with EXITLEFT_BACKEND"
+#endif
+
+inline bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept {
+  return Backend::wait(word, expected, deadline);
+}
+inline void wake_one(const Word* word) noexcept { Backend::wake_one(word); }
+inline void wake_all(const Word* word) noexcept { Backend::wake_all(word); }
+
+// The name of the selected backend ("linux", "windows", "darwin", "portable").
+const char* backend_name() noexcept;
+
+// Registers handlers run around fork() (pthread_atfork on POSIX systems; nothing on Windows,
+// which has no fork). Returns false where the OS has no fork.
+bool register_fork_handlers(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
+
+}  // namespace exitleft::platform

@@ -1,0 +1,105 @@
+// The process-wide parking lot: the protocol of parking_lot_core.hpp on std::atomic and the
+// platform's wait-on-address, plus per-thread data and fork handling.
+#include "exitleft/parking_lot.hpp"
+
+#include <cstdint>
+
+#include "exitleft/detail/std_sync.hpp"
+#include "platform/wait_on_address.hpp"
+#include "src/parking_lot_core.hpp"
+
+namespace exitleft::parking_lot::detail {
+namespace {
+
+struct LotSync : exitleft::detail::StdSync {
+  static bool wait(const platform::Word& word, std::uint32_t expected, Deadline deadline) noexcept {
+    return platform::wait(word, expected, deadline);
+  }
+  static void wake_one(const platform::Word* word) noexcept { platform::wake_one(word); }
+  static void wake_all(const platform::Word* word) noexcept { platform::wake_all(word); }
+};
+
+using GlobalLot = Lot<LotSync>;
+using Thread = ThreadData<LotSync>;
+
+constexpr std::size_t kInitialBuckets = 64;
+
+GlobalLot& lot() noexcept {
+  // Never destroyed: threads may park while static destructors run at exit.
+  static GlobalLot* const instance = [] {
+    auto* l = new GlobalLot(kInitialBuckets);
+    platform::register_fork_handlers(nullptr, nullptr, [] { lot().reset_after_fork(); });
+    return l;
+  }();
+  return *instance;
+}
+
+// Built before main() runs, so that a fork() can never find the lot half constructed.
+[[maybe_unused]] GlobalLot& eager_lot = lot();
+
+// Per-thread data. `state` is trivially destructible, so it stays readable while the thread's
+// other thread_local objects are destroyed; a thread that parks after its ThreadSlot died (from
+// another thread_local's destructor) parks with a ThreadData on its stack instead.
+enum class SlotState : unsigned char { Unborn, Live, Dead };
+thread_local SlotState state = SlotState::Unborn;
+
+struct ThreadSlot {
+  ThreadSlot() noexcept { lot().register_thread(); }
+  ~ThreadSlot() {
+    lot().unregister_thread();
+    state = SlotState::Dead;
+  }
+  ThreadSlot(const ThreadSlot&) = delete;
+  ThreadSlot& operator=(const ThreadSlot&) = delete;
+  Thread data;
+};
+
+template <class F>
+decltype(auto) with_thread_data(F&& f) noexcept {
+  if (state != SlotState::Dead) [[likely]] {
+    thread_local ThreadSlot slot;
+    state = SlotState::Live;
+    return f(slot.data);
+  }
+  ThreadSlot temporary;
+  return f(temporary.data);
+}
+
+std::uintptr_t key_of(const void* key) noexcept { return reinterpret_cast<std::uintptr_t>(key); }
+
+}  // namespace
+
+ParkResult park(const void* key, FunctionRef<bool()> validate, FunctionRef<void()> before_sleep,
+                FunctionRef<void(const void*, bool)> timed_out, ParkToken token,
+                Deadline deadline) noexcept {
+  return with_thread_data([&](Thread& self) {
+    return lot().park(self, key_of(key), validate, before_sleep, timed_out, token, deadline);
+  });
+}
+
+UnparkResult unpark_one(const void* key, FunctionRef<UnparkToken(UnparkResult)> callback) noexcept {
+  return lot().unpark_one(key_of(key), callback);
+}
+
+UnparkResult unpark_requeue(const void* from, const void* to, FunctionRef<RequeueOp()> validate,
+                            FunctionRef<UnparkToken(RequeueOp, UnparkResult)> callback) noexcept {
+  return lot().unpark_requeue(key_of(from), key_of(to), validate, callback);
+}
+
+UnparkResult unpark_filter(const void* key, FunctionRef<FilterOp(ParkToken)> filter,
+                           FunctionRef<UnparkToken(UnparkResult)> callback) noexcept {
+  return lot().unpark_filter(key_of(key), filter, callback);
+}
+
+std::size_t bucket_count() noexcept { return lot().bucket_count(); }
+std::size_t registered_threads() noexcept { return lot().registered_threads(); }
+
+}  // namespace exitleft::parking_lot::detail
+
+namespace exitleft::parking_lot {
+
+std::size_t unpark_all(const void* key, UnparkToken token) noexcept {
+  return detail::lot().unpark_all(detail::key_of(key), token);
+}
+
+}  // namespace exitleft::parking_lot

@@ -1,0 +1,578 @@
+// The parking lot's protocol, written once against a sync policy (see
+// include/exitleft/detail/std_sync.hpp): src/parking_lot.cpp runs it on std::atomic and the
+// platform layer; tests/model/ runs it under Relacy, which explores the interleavings.
+//
+// Shape (after Rust's parking_lot_core):
+// - A hash table of buckets; each bucket has a word lock and a FIFO queue of ThreadData, shared
+//   by every key that hashes to it. Old tables are kept (never freed while the lot lives), so a
+//   thread that read the table pointer a moment ago may still lock one of its buckets; it then
+//   sees that the table changed and retries.
+// - A parking thread queues itself under the bucket lock, then sleeps on its own `parked` word
+//   through the sync policy's wait(). An unparker takes threads off the queue and sets their
+//   tokens under the bucket lock, and releases (stores 0 and wakes) each of them after unlocking,
+//   so that no system call runs under a bucket lock.
+// - A thread whose deadline passes locks its bucket again. If it is still queued it leaves and
+//   reports TimedOut; if an unparker already took it off the queue (`queued` is false) the
+//   unparker is about to release it, so it waits for that and reports Unparked. Either way an
+//   unpark that chose a thread is never lost.
+// - The unparker touches a thread's ThreadData for the last time with the store of 0: after that
+//   the thread may return and its ThreadData may die. The wake that follows only passes the
+//   address to the OS, which never dereferences it.
+// - The table grows (3 buckets per registered thread) by allocating the new table first, then
+//   locking every bucket of the old one, moving the queues over in order, and publishing it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "exitleft/detail/basic_spin_wait.hpp"
+#include "exitleft/parking_lot.hpp"
+
+namespace exitleft::parking_lot::detail {
+
+inline constexpr Deadline kForever = Deadline::max();
+
+// A three-state mutex on one 32-bit word (0 unlocked, 1 locked, 2 locked with sleepers),
+// waiting through the sync policy's wait-on-address. Guards one bucket.
+template <class Sync>
+class WordLock {
+ public:
+  void lock() noexcept {
+    std::uint32_t expected = kUnlocked;
+    // acquire: pairs with the release exchange in unlock().
+    if (state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+      return;
+    }
+    lock_slow();
+  }
+
+  void unlock() noexcept {
+    // release: pairs with the acquire RMWs in lock() and lock_slow().
+    if (state_.exchange(kUnlocked, std::memory_order_release) == kContended) {
+      Sync::wake_one(&state_);
+    }
+  }
+
+ private:
+  static constexpr std::uint32_t kUnlocked = 0, kLocked = 1, kContended = 2;
+
+  void lock_slow() noexcept {
+    exitleft::detail::BasicSpinWait<Sync> spin;
+    for (;;) {
+      std::uint32_t s = state_.load(std::memory_order_relaxed);
+      // acquire: pairs with the release exchange in unlock().
+      if (s == kUnlocked && state_.compare_exchange_weak(s, kLocked, std::memory_order_acquire,
+                                                         std::memory_order_relaxed)) {
+        return;
+      }
+      // Spin only while nobody sleeps: once someone does, unlock() will wake a sleeper anyway.
+      if (s == kContended || !spin.spin()) break;
+    }
+    // acquire: pairs with the release exchange in unlock(). Marking the word contended before
+    // sleeping makes the holder's unlock() wake us.
+    while (state_.exchange(kContended, std::memory_order_acquire) != kUnlocked) {
+      Sync::wait(state_, kContended, kForever);
+    }
+  }
+
+  typename Sync::template Atomic<std::uint32_t> state_{kUnlocked};
+};
+
+// Per-thread parking state. Lives as long as its thread (thread_local in the library).
+template <class Sync>
+struct ThreadData {
+  template <class T>
+  using Atomic = typename Sync::template Atomic<T>;
+  template <class T>
+  using Var = typename Sync::template Var<T>;
+
+  // 1 from the moment the thread queues itself until an unparker releases it.
+  Atomic<std::uint32_t> parked{0};
+  // The key the thread is parked on. Atomic because a timed-out thread reads it before it holds
+  // the bucket lock; it only changes under the bucket lock (park, unpark_requeue).
+  Atomic<std::uintptr_t> key{0};
+  // Guarded by the bucket lock while queued, then owned by the unparker until release().
+  Var<ThreadData*> next{nullptr};
+  Var<ParkToken> park_token{0};
+  Var<UnparkToken> unpark_token{0};
+  Var<bool> queued{false};
+
+  // Sleeps until an unparker releases this thread or `deadline` passes; true if released.
+  bool sleep_until(Deadline deadline) noexcept {
+    for (;;) {
+      // acquire: pairs with the release store in release(); makes unpark_token visible.
+      if (parked.load(std::memory_order_acquire) == 0) return true;
+      if (!Sync::wait(parked, 1, deadline)) {
+        return parked.load(std::memory_order_acquire) == 0;  // acquire: as above
+      }
+    }
+  }
+
+  // Called by the unparker after it dropped the bucket lock. Last touch of this ThreadData.
+  void release() noexcept {
+    // release: pairs with the acquire loads in sleep_until(); publishes unpark_token.
+    parked.store(0, std::memory_order_release);
+    Sync::wake_one(&parked);
+  }
+};
+
+template <class Sync>
+struct alignas(64) Bucket {
+  using Thread = ThreadData<Sync>;
+  template <class T>
+  using Var = typename Sync::template Var<T>;
+
+  WordLock<Sync> lock;
+  Var<Thread*> head{nullptr};
+  Var<Thread*> tail{nullptr};
+  Var<Deadline> fair_deadline{Deadline{}};
+  Var<std::uint32_t> seed{1};
+
+  void append(Thread* thread) noexcept {
+    thread->next.store(nullptr);
+    if (Thread* last = tail.load()) {
+      last->next.store(thread);
+    } else {
+      head.store(thread);
+    }
+    tail.store(thread);
+  }
+
+  // Removes `thread`, whose predecessor in the queue is `prev` (null for the head).
+  void unlink(Thread* prev, Thread* thread) noexcept {
+    Thread* next = thread->next.load();
+    if (prev != nullptr) {
+      prev->next.store(next);
+    } else {
+      head.store(next);
+    }
+    if (tail.load() == thread) tail.store(prev);
+  }
+
+  // True about every 0.5 ms: the deadline is pushed a uniformly random 0..1 ms ahead each time
+  // it passes, so that buckets do not fall into step.
+  bool should_be_fair(Deadline now) noexcept {
+    if (now <= fair_deadline.load()) return false;
+    std::uint32_t x = seed.load();  // xorshift32
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    seed.store(x);
+    fair_deadline.store(now + std::chrono::nanoseconds(x % 1'000'000));
+    return true;
+  }
+};
+
+template <class Sync>
+struct HashTable {
+  using Slot = Bucket<Sync>;
+
+  HashTable(std::size_t bucket_count, HashTable* previous)
+      : size(bucket_count), bits(log2(bucket_count)), buckets(new Slot[bucket_count]),
+        prev(previous) {
+    for (std::size_t i = 0; i < size; ++i) {
+      buckets[i].seed.store(static_cast<std::uint32_t>(i) * 2654435761u + 1u);
+    }
+  }
+  ~HashTable() { delete[] buckets; }
+  HashTable(const HashTable&) = delete;
+  HashTable& operator=(const HashTable&) = delete;
+
+  Slot& bucket_for(std::uintptr_t key) noexcept { return buckets[index_of(key)]; }
+  std::size_t index_of(std::uintptr_t key) const noexcept {
+    // Fibonacci hashing: the top `bits` bits of key * 2^64/phi.
+    if (bits == 0) return 0;
+    return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ull) >>
+                                    (64 - bits));
+  }
+
+  static unsigned log2(std::size_t n) noexcept {
+    unsigned b = 0;
+    while ((std::size_t{1} << b) < n) ++b;
+    return b;
+  }
+
+  const std::size_t size;  // a power of two
+  const unsigned bits;
+  Slot* const buckets;
+  HashTable* const prev;  // kept so that ~Lot can free every table
+};
+
+template <class Sync>
+class Lot {
+ public:
+  using Thread = ThreadData<Sync>;
+  using Slot = Bucket<Sync>;
+  using Table = HashTable<Sync>;
+  static constexpr std::size_t kLoadFactor = 3;  // buckets per registered thread
+
+  explicit Lot(std::size_t min_buckets) : min_buckets_(min_buckets) {
+    table_.store(new Table(buckets_for(0), nullptr), std::memory_order_relaxed);
+  }
+  ~Lot() {
+    for (Table* t = table_.load(std::memory_order_relaxed); t != nullptr;) {
+      Table* prev = t->prev;
+      delete t;
+      t = prev;
+    }
+  }
+  Lot(const Lot&) = delete;
+  Lot& operator=(const Lot&) = delete;
+
+  // A thread announces itself before its first park; the table grows to fit.
+  void register_thread() noexcept {
+    grow(num_threads_.fetch_add(1, std::memory_order_relaxed) + 1);
+  }
+  void unregister_thread() noexcept { num_threads_.fetch_sub(1, std::memory_order_relaxed); }
+  std::size_t registered_threads() const noexcept {
+    return num_threads_.load(std::memory_order_relaxed);
+  }
+  std::size_t bucket_count() const noexcept { return current_table()->size; }
+
+  // In a child process after fork(): the parent's other threads are gone, and so is whatever
+  // they held (bucket locks, queue entries). Start over with an empty table; the old one is
+  // abandoned as it is.
+  void reset_after_fork() noexcept {
+    Table* old = table_.load(std::memory_order_relaxed);
+    table_.store(new Table(buckets_for(num_threads_.load(std::memory_order_relaxed)), old),
+                 std::memory_order_release);  // release: pairs with current_table()
+  }
+
+  template <class Validate, class BeforeSleep, class TimedOut>
+  ParkResult park(Thread& self, std::uintptr_t key, Validate&& validate,
+                  BeforeSleep&& before_sleep, TimedOut&& timed_out, ParkToken token,
+                  Deadline deadline) noexcept {
+    Slot& bucket = lock_bucket(key);
+    if (!validate()) {
+      bucket.lock.unlock();
+      return {ParkResult::Kind::Invalid, DEFAULT_UNPARK_TOKEN};
+    }
+    self.key.store(key, std::memory_order_relaxed);  // relaxed: written under the bucket lock
+    self.park_token.store(token);
+    self.queued.store(true);
+    // relaxed: the bucket lock orders this store before the unparker's release store of 0.
+    self.parked.store(1, std::memory_order_relaxed);
+    bucket.append(&self);
+    bucket.lock.unlock();
+
+    before_sleep();
+
+    if (self.sleep_until(deadline)) return {ParkResult::Kind::Unparked, self.unpark_token.load()};
+
+    // The deadline passed. Leave the queue, unless an unparker has taken us off it already.
+    auto [current_key, current] = lock_bucket_checked(self);
+    if (!self.queued.load()) {
+      current->lock.unlock();
+      self.sleep_until(kForever);  // the unparker releases us right after its unlock
+      return {ParkResult::Kind::Unparked, self.unpark_token.load()};
+    }
+    Thread* prev = nullptr;
+    for (Thread* t = current->head.load(); t != &self; t = t->next.load()) prev = t;
+    current->unlink(prev, &self);
+    bool was_last = true;
+    for (Thread* t = current->head.load(); t != nullptr; t = t->next.load()) {
+      // relaxed: keys of queued threads only change under this bucket's lock, which we hold.
+      if (t->key.load(std::memory_order_relaxed) == current_key) {
+        was_last = false;
+        break;
+      }
+    }
+    timed_out(reinterpret_cast<const void*>(current_key), was_last);
+    current->lock.unlock();
+    return {ParkResult::Kind::TimedOut, DEFAULT_UNPARK_TOKEN};
+  }
+
+  template <class Callback>
+  UnparkResult unpark_one(std::uintptr_t key, Callback&& callback) noexcept {
+    Slot& bucket = lock_bucket(key);
+    UnparkResult result;
+    Thread* prev = nullptr;
+    Thread* chosen = bucket.head.load();
+    while (chosen != nullptr && !has_key(chosen, key)) {
+      prev = chosen;
+      chosen = chosen->next.load();
+    }
+    if (chosen != nullptr) {
+      bucket.unlink(prev, chosen);
+      result.unparked_threads = 1;
+      result.have_more_threads = any_with_key(chosen->next.load(), key);
+      result.be_fair = bucket.should_be_fair(Sync::now());
+    }
+    const UnparkToken token = callback(result);
+    WakeList woken;
+    if (chosen != nullptr) woken.add(chosen, token);
+    bucket.lock.unlock();
+    woken.release_all();
+    return result;
+  }
+
+  std::size_t unpark_all(std::uintptr_t key, UnparkToken token) noexcept {
+    Slot& bucket = lock_bucket(key);
+    WakeList woken;
+    Thread* prev = nullptr;
+    for (Thread* t = bucket.head.load(); t != nullptr;) {
+      Thread* next = t->next.load();
+      if (has_key(t, key)) {
+        bucket.unlink(prev, t);
+        woken.add(t, token);
+      } else {
+        prev = t;
+      }
+      t = next;
+    }
+    bucket.lock.unlock();
+    return woken.release_all();
+  }
+
+  template <class Validate, class Callback>
+  UnparkResult unpark_requeue(std::uintptr_t from, std::uintptr_t to, Validate&& validate,
+                              Callback&& callback) noexcept {
+    auto [source, target] = lock_bucket_pair(from, to);
+    UnparkResult result;
+    const RequeueOp op = validate();
+    if (op == RequeueOp::Abort) {
+      unlock_pair(source, target);
+      return result;
+    }
+    const bool wake_first = op == RequeueOp::UnparkOneRequeueRest || op == RequeueOp::UnparkOne;
+    const bool just_one = op == RequeueOp::UnparkOne || op == RequeueOp::RequeueOne;
+    Thread* chosen = nullptr;
+    Thread* moved_head = nullptr;
+    Thread* moved_tail = nullptr;
+    Thread* prev = nullptr;
+    for (Thread* t = source->head.load(); t != nullptr;) {
+      Thread* next = t->next.load();
+      if (!has_key(t, from)) {
+        prev = t;
+        t = next;
+        continue;
+      }
+      source->unlink(prev, t);
+      if (wake_first && chosen == nullptr) {
+        chosen = t;
+        result.unparked_threads = 1;
+      } else {
+        // relaxed: under both bucket locks; a timed-out thread re-reads it under the lock.
+        t->key.store(to, std::memory_order_relaxed);
+        t->next.store(nullptr);
+        if (moved_tail != nullptr) {
+          moved_tail->next.store(t);
+        } else {
+          moved_head = t;
+        }
+        moved_tail = t;
+        ++result.requeued_threads;
+      }
+      if (just_one) {
+        result.have_more_threads = any_with_key(next, from);
+        break;
+      }
+      t = next;
+    }
+    for (Thread* t = moved_head; t != nullptr;) {  // append keeps their order
+      Thread* next = t->next.load();
+      target->append(t);
+      t = next;
+    }
+    if (chosen != nullptr) result.be_fair = source->should_be_fair(Sync::now());
+    const UnparkToken token = callback(op, result);
+    WakeList woken;
+    if (chosen != nullptr) woken.add(chosen, token);
+    unlock_pair(source, target);
+    woken.release_all();
+    return result;
+  }
+
+  template <class Filter, class Callback>
+  UnparkResult unpark_filter(std::uintptr_t key, Filter&& filter, Callback&& callback) noexcept {
+    Slot& bucket = lock_bucket(key);
+    UnparkResult result;
+    Thread* chosen_head = nullptr;
+    Thread* chosen_tail = nullptr;
+    Thread* prev = nullptr;
+    for (Thread* t = bucket.head.load(); t != nullptr;) {
+      Thread* next = t->next.load();
+      if (!has_key(t, key)) {
+        prev = t;
+        t = next;
+        continue;
+      }
+      const FilterOp op = filter(t->park_token.load());
+      if (op == FilterOp::Unpark) {
+        bucket.unlink(prev, t);
+        t->next.store(nullptr);
+        if (chosen_tail != nullptr) {
+          chosen_tail->next.store(t);
+        } else {
+          chosen_head = t;
+        }
+        chosen_tail = t;
+        ++result.unparked_threads;
+      } else {
+        result.have_more_threads = true;
+        if (op == FilterOp::Stop) break;
+        prev = t;
+      }
+      t = next;
+    }
+    if (result.unparked_threads != 0) result.be_fair = bucket.should_be_fair(Sync::now());
+    const UnparkToken token = callback(result);
+    WakeList woken;
+    for (Thread* t = chosen_head; t != nullptr;) {
+      Thread* next = t->next.load();
+      woken.add(t, token);
+      t = next;
+    }
+    bucket.lock.unlock();
+    woken.release_all();
+    return result;
+  }
+
+ private:
+  // Threads taken off a queue, chained through `next`, to be released after the unlock.
+  class WakeList {
+   public:
+    // Under the bucket lock: hands `thread` its token and marks it as no longer queued.
+    void add(Thread* thread, UnparkToken token) noexcept {
+      thread->unpark_token.store(token);
+      thread->queued.store(false);
+      thread->next.store(nullptr);
+      if (tail_ != nullptr) {
+        tail_->next.store(thread);
+      } else {
+        head_ = thread;
+      }
+      tail_ = thread;
+    }
+    // After the unlock. Reads each thread's `next` before releasing it: once released, a
+    // thread's data may be gone.
+    std::size_t release_all() noexcept {
+      std::size_t n = 0;
+      for (Thread* t = head_; t != nullptr; ++n) {
+        Thread* next = t->next.load();
+        t->release();
+        t = next;
+      }
+      return n;
+    }
+
+   private:
+    Thread* head_ = nullptr;
+    Thread* tail_ = nullptr;
+  };
+
+  static bool has_key(Thread* t, std::uintptr_t key) noexcept {
+    // relaxed: keys of queued threads only change under the bucket lock, which the caller holds.
+    return t->key.load(std::memory_order_relaxed) == key;
+  }
+  static bool any_with_key(Thread* from, std::uintptr_t key) noexcept {
+    for (Thread* t = from; t != nullptr; t = t->next.load()) {
+      if (has_key(t, key)) return true;
+    }
+    return false;
+  }
+
+  std::size_t buckets_for(std::size_t threads) const noexcept {
+    std::size_t n = 1;
+    while (n < kLoadFactor * threads || n < min_buckets_) n <<= 1;
+    return n;
+  }
+
+  Table* current_table() const noexcept {
+    // acquire: pairs with the release stores in grow() and reset_after_fork(); makes the new
+    // table's buckets visible.
+    return table_.load(std::memory_order_acquire);
+  }
+
+  // Locks the bucket of `key` in the current table. Once we hold a bucket lock of the current
+  // table, grow() cannot replace the table (it needs every bucket lock), so the re-check after
+  // locking is final. relaxed: grow() stores the new table before unlocking our bucket, and our
+  // lock acquired that unlock, so a replaced table is always seen here.
+  Slot& lock_bucket(std::uintptr_t key) noexcept {
+    for (;;) {
+      Table* table = current_table();
+      Slot& bucket = table->bucket_for(key);
+      bucket.lock.lock();
+      if (table_.load(std::memory_order_relaxed) == table) return bucket;
+      bucket.lock.unlock();
+    }
+  }
+
+  // As lock_bucket, for a parked thread whose key unpark_requeue may change meanwhile.
+  std::pair<std::uintptr_t, Slot*> lock_bucket_checked(Thread& thread) noexcept {
+    for (;;) {
+      Table* table = current_table();
+      const std::uintptr_t key = thread.key.load(std::memory_order_relaxed);  // re-checked below
+      Slot& bucket = table->bucket_for(key);
+      bucket.lock.lock();
+      if (table_.load(std::memory_order_relaxed) == table &&
+          thread.key.load(std::memory_order_relaxed) == key) {
+        return {key, &bucket};
+      }
+      bucket.lock.unlock();
+    }
+  }
+
+  // Locks both keys' buckets, the lower index first (one lock if they share a bucket).
+  std::pair<Slot*, Slot*> lock_bucket_pair(std::uintptr_t a, std::uintptr_t b) noexcept {
+    for (;;) {
+      Table* table = current_table();
+      const std::size_t ia = table->index_of(a);
+      const std::size_t ib = table->index_of(b);
+      Slot& first = table->buckets[ia < ib ? ia : ib];
+      first.lock.lock();
+      if (table_.load(std::memory_order_relaxed) != table) {
+        first.lock.unlock();
+        continue;
+      }
+      if (ia == ib) return {&first, &first};
+      Slot& second = table->buckets[ia < ib ? ib : ia];
+      second.lock.lock();  // the table cannot change while we hold `first`
+      return ia < ib ? std::pair{&first, &second} : std::pair{&second, &first};
+    }
+  }
+
+  static void unlock_pair(Slot* a, Slot* b) noexcept {
+    a->lock.unlock();
+    if (b != a) b->lock.unlock();
+  }
+
+  void grow(std::size_t threads) noexcept {
+    for (;;) {
+      Table* old = current_table();
+      const std::size_t wanted = buckets_for(threads);
+      if (old->size >= wanted) return;
+      // Allocate before taking any bucket lock: an allocator may itself park.
+      Table* fresh = new Table(wanted, old);
+      for (std::size_t i = 0; i < old->size; ++i) old->buckets[i].lock.lock();
+      if (table_.load(std::memory_order_relaxed) != old) {  // another thread grew it first
+        for (std::size_t i = 0; i < old->size; ++i) old->buckets[i].lock.unlock();
+        delete fresh;
+        continue;
+      }
+      for (std::size_t i = 0; i < old->size; ++i) {
+        Slot& from = old->buckets[i];
+        for (Thread* t = from.head.load(); t != nullptr;) {
+          Thread* next = t->next.load();
+          fresh->bucket_for(t->key.load(std::memory_order_relaxed)).append(t);
+          t = next;
+        }
+        from.head.store(nullptr);
+        from.tail.store(nullptr);
+      }
+      // release: pairs with the acquire in current_table().
+      table_.store(fresh, std::memory_order_release);
+      for (std::size_t i = 0; i < old->size; ++i) old->buckets[i].lock.unlock();
+      return;
+    }
+  }
+
+  typename Sync::template Atomic<Table*> table_{nullptr};
+  typename Sync::template Atomic<std::size_t> num_threads_{0};
+  const std::size_t min_buckets_;
+};
+
+}  // namespace exitleft::parking_lot::detail
