@@ -122,8 +122,9 @@ TEST(ParkingLot, TimedParkWokenBeforeDeadlineReturnsUnparked) {
 
 TEST(ParkingLot, UnparkOneDeliversItsTokenAndReportsTheQueue) {
   int key = 0;
-  Parker a(&key), b(&key);
+  Parker a(&key);
   a.wait_parked();
+  Parker b(&key);
   b.wait_parked();
   pl::UnparkResult seen{};
   const auto r = pl::unpark_one(&key, [&](pl::UnparkResult res) {
