@@ -65,7 +65,9 @@ decltype(auto) with_thread_data(F&& f) noexcept {
   return f(temporary.data);
 }
 
-std::uintptr_t key_of(const void* key) noexcept { return reinterpret_cast<std::uintptr_t>(key); }
+std::uintptr_t key_of(const void* key) noexcept {
+  return reinterpret_cast<std::uintptr_t>(key);
+}
 
 }  // namespace
 
@@ -91,8 +93,12 @@ UnparkResult unpark_filter(const void* key, FunctionRef<FilterOp(ParkToken)> fil
   return lot().unpark_filter(key_of(key), filter, callback);
 }
 
-std::size_t bucket_count() noexcept { return lot().bucket_count(); }
-std::size_t registered_threads() noexcept { return lot().registered_threads(); }
+std::size_t bucket_count() noexcept {
+  return lot().bucket_count();
+}
+std::size_t registered_threads() noexcept {
+  return lot().registered_threads();
+}
 
 }  // namespace exitleft::parking_lot::detail
 

@@ -171,7 +171,9 @@ struct HashTable {
   using Slot = Bucket<Sync>;
 
   HashTable(std::size_t bucket_count, HashTable* previous)
-      : size(bucket_count), bits(log2(bucket_count)), buckets(new Slot[bucket_count]),
+      : size(bucket_count),
+        bits(log2(bucket_count)),
+        buckets(new Slot[bucket_count]),
         prev(previous) {
     for (std::size_t i = 0; i < size; ++i) {
       buckets[i].seed.store(static_cast<std::uint32_t>(i) * 2654435761u + 1u);
@@ -242,9 +244,8 @@ class Lot {
   }
 
   template <class Validate, class BeforeSleep, class TimedOut>
-  ParkResult park(Thread& self, std::uintptr_t key, Validate&& validate,
-                  BeforeSleep&& before_sleep, TimedOut&& timed_out, ParkToken token,
-                  Deadline deadline) noexcept {
+  ParkResult park(Thread& self, std::uintptr_t key, Validate&& validate, BeforeSleep&& before_sleep,
+                  TimedOut&& timed_out, ParkToken token, Deadline deadline) noexcept {
     Slot& bucket = lock_bucket(key);
     if (!validate()) {
       bucket.lock.unlock();

@@ -50,7 +50,9 @@ struct Parker {
   Parker(const Parker&) = delete;
   Parker& operator=(const Parker&) = delete;
 
-  void wait_parked() { ASSERT_TRUE(eventually([&] { return parked.load(); })); }
+  void wait_parked() {
+    ASSERT_TRUE(eventually([&] { return parked.load(); }));
+  }
   void join() { thread.join(); }
 
   std::thread thread;
@@ -61,7 +63,9 @@ struct Parker {
   bool was_last = false;
 };
 
-pl::UnparkToken token_of(pl::UnparkResult) { return 0; }
+pl::UnparkToken token_of(pl::UnparkResult) {
+  return 0;
+}
 
 TEST(ParkingLot, ValidateFalseReturnsInvalidWithoutSleeping) {
   int key = 0;
@@ -356,8 +360,8 @@ TEST(ParkingLot, ThousandThreadsOnDistinctKeysAllWakeAndTheTableGrows) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       const auto r = pl::park(
-          &keys[i], [] { return true; }, [&] { parked.fetch_add(1); }, [](const void*, bool) {},
-          0, Clock::now() + 2min);
+          &keys[i], [] { return true; }, [&] { parked.fetch_add(1); }, [](const void*, bool) {}, 0,
+          Clock::now() + 2min);
       if (r.kind == Kind::Unparked && r.token == pl::UnparkToken(i)) woken.fetch_add(1);
     });
   }
@@ -366,8 +370,9 @@ TEST(ParkingLot, ThousandThreadsOnDistinctKeysAllWakeAndTheTableGrows) {
   EXPECT_GT(pl::detail::bucket_count(), buckets_before);
   std::size_t unparked = 0;
   for (int i = 0; i < kThreads; ++i) {
-    unparked += pl::unpark_one(&keys[i], [i](pl::UnparkResult) { return pl::UnparkToken(i); })
-                    .unparked_threads;
+    unparked += pl::unpark_one(&keys[i], [i](pl::UnparkResult) {
+                  return pl::UnparkToken(i);
+                }).unparked_threads;
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(unparked, std::size_t{kThreads}) << "a thread was stranded in an old table";
@@ -463,8 +468,7 @@ TEST(ParkingLot, ForkChildCanParkAndUnparkWhileParentThreadsWereParked) {
     busy.emplace_back([&] {
       while (!stop.load()) {
         pl::park(
-            &key, [] { return true; }, [] {}, [](const void*, bool) {}, 0,
-            Clock::now() + 100us);
+            &key, [] { return true; }, [] {}, [](const void*, bool) {}, 0, Clock::now() + 100us);
         pl::unpark_one(&key, token_of);
       }
     });
@@ -488,8 +492,9 @@ TEST(ParkingLot, ForkChildCanParkAndUnparkWhileParentThreadsWereParked) {
             0, Clock::now() + 10s);
       });
       while (!ready.load()) std::this_thread::yield();
-      while (pl::unpark_one(&child_key, [](pl::UnparkResult) { return pl::UnparkToken{5}; })
-                 .unparked_threads == 0) {
+      while (pl::unpark_one(&child_key, [](pl::UnparkResult) {
+               return pl::UnparkToken{5};
+             }).unparked_threads == 0) {
         std::this_thread::yield();
       }
       t.join();

@@ -89,8 +89,9 @@ EXITLEFT_EXPORT UnparkResult unpark_one(const void* key,
 EXITLEFT_EXPORT UnparkResult
 unpark_requeue(const void* from, const void* to, FunctionRef<RequeueOp()> validate,
                FunctionRef<UnparkToken(RequeueOp, UnparkResult)> callback) noexcept;
-EXITLEFT_EXPORT UnparkResult unpark_filter(const void* key, FunctionRef<FilterOp(ParkToken)> filter,
-                                           FunctionRef<UnparkToken(UnparkResult)> callback) noexcept;
+EXITLEFT_EXPORT UnparkResult
+unpark_filter(const void* key, FunctionRef<FilterOp(ParkToken)> filter,
+              FunctionRef<UnparkToken(UnparkResult)> callback) noexcept;
 
 // Diagnostics for tests and benchmarks.
 EXITLEFT_EXPORT std::size_t bucket_count() noexcept;  // of the current table
