@@ -1,5 +1,9 @@
-// Replaces the global allocation functions to count calls. Linked into every test program
-// (the function below is referenced by AllocationCounter, which pulls this object in).
+// Counts heap allocations. Linked into every test program (allocations_so_far() is referenced
+// by AllocationCounter, which pulls this object in).
+//
+// Normally the global allocation functions are replaced. Under a sanitizer, whose runtime
+// defines them itself (TSan refuses a second definition at link time), the sanitizer's
+// allocator hooks count instead: they see every malloc, operator new included.
 #include "tests/support/alloc_counter.hpp"
 
 #include <atomic>
@@ -7,9 +11,37 @@
 #include <cstdlib>
 #include <new>
 
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define EXITLEFT_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define EXITLEFT_TEST_SANITIZED 1
+#endif
+#endif
+
+#if defined(EXITLEFT_TEST_SANITIZED)
+#include <sanitizer/allocator_interface.h>
+#endif
+
 namespace exitleft::test {
 namespace {
 std::atomic<std::size_t> g_allocations{0};
+
+#if defined(EXITLEFT_TEST_SANITIZED)
+void on_malloc(const volatile void*, std::size_t) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+}
+void on_free(const volatile void*) {}
+[[maybe_unused]] const int g_hooks_installed =
+    __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+}  // namespace
+
+std::size_t allocations_so_far() noexcept {
+  return g_allocations.load(std::memory_order_relaxed);
+}
+
+}  // namespace exitleft::test
+#else
 
 void* counted(std::size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
@@ -34,7 +66,9 @@ void free_aligned(void* p) noexcept {
 }
 }  // namespace
 
-std::size_t allocations_so_far() noexcept { return g_allocations.load(std::memory_order_relaxed); }
+std::size_t allocations_so_far() noexcept {
+  return g_allocations.load(std::memory_order_relaxed);
+}
 
 }  // namespace exitleft::test
 
@@ -42,15 +76,40 @@ using exitleft::test::counted;
 using exitleft::test::counted_aligned;
 using exitleft::test::free_aligned;
 
-void* operator new(std::size_t size) { return counted(size); }
-void* operator new[](std::size_t size) { return counted(size); }
-void* operator new(std::size_t size, std::align_val_t a) { return counted_aligned(size, a); }
-void* operator new[](std::size_t size, std::align_val_t a) { return counted_aligned(size, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { free_aligned(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { free_aligned(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { free_aligned(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { free_aligned(p); }
+void* operator new(std::size_t size) {
+  return counted(size);
+}
+void* operator new[](std::size_t size) {
+  return counted(size);
+}
+void* operator new(std::size_t size, std::align_val_t a) {
+  return counted_aligned(size, a);
+}
+void* operator new[](std::size_t size, std::align_val_t a) {
+  return counted_aligned(size, a);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  free_aligned(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  free_aligned(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  free_aligned(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  free_aligned(p);
+}
+#endif  // EXITLEFT_TEST_SANITIZED

@@ -1,0 +1,301 @@
+// Events, Semaphore: exitleft against what a user would otherwise pick, in the same run
+// (TARGETS.md P1-P3, issue 4).
+//
+//   P1  BM_AtomicExchangePair            the floor: two atomic exchanges
+//       BM_AutoResetSetTryWait           AutoResetEvent set() + try_wait()         goal <= 1.1x
+//       floor BM_BinarySemaphoreReleaseTryAcquire  std::binary_semaphore, the same pair  goal >=
+//       15x slower BM_SemaphoreReleaseTryAcquire / BM_CountingSemaphoreReleaseTryAcquire
+//   P2  BM_PingPong/<kind>               two threads hand a token back and forth (wall time per
+//                                        round trip): raw futex, AutoResetEvent (spinning and
+//                                        not), std::binary_semaphore, std::mutex+condition_variable
+//       BM_Paired/<a>_vs_<b>             the same, in alternating blocks against one partner
+//                                        thread; "ratio" = a / b block by block (the steady figure)
+//   P3  BM_Broadcast/<kind>/N            from set() until the last of N waiters runs: raw
+//                                        FUTEX_WAKE(INT_MAX) on one word vs ManualResetEvent
+//       BM_SemaphoreThroughput/<kind>    4 producers, 4 consumers, 20 000 units each
+//
+// tools/bench-ratios.py --builtin <json> prints the ratios.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_util.hpp"
+#include "exitleft/auto_reset_event.hpp"
+#include "exitleft/manual_reset_event.hpp"
+#include "exitleft/semaphore.hpp"
+
+namespace {
+
+using exitleft::bench::RawFutexChannel;
+using Clock = std::chrono::steady_clock;
+
+// ---- P1: uncontended operations ----------------------------------------------------------------
+
+void BM_AtomicExchangePair(benchmark::State& state) {
+  std::atomic<std::uint8_t> word{0};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(word.exchange(1, std::memory_order_release));
+    benchmark::DoNotOptimize(word.exchange(0, std::memory_order_acquire));
+  }
+}
+BENCHMARK(BM_AtomicExchangePair)->Apply(exitleft::bench::add_min_statistic);
+
+void BM_AutoResetSetTryWait(benchmark::State& state) {
+  exitleft::AutoResetEvent event;
+  for (auto _ : state) {
+    event.set();
+    benchmark::DoNotOptimize(event.try_wait());
+  }
+}
+BENCHMARK(BM_AutoResetSetTryWait)->Apply(exitleft::bench::add_min_statistic);
+
+void BM_ManualResetSetReset(benchmark::State& state) {
+  exitleft::ManualResetEvent event;
+  for (auto _ : state) {
+    event.set();
+    event.reset();
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_ManualResetSetReset)->Apply(exitleft::bench::add_min_statistic);
+
+void BM_BinarySemaphoreReleaseTryAcquire(benchmark::State& state) {
+  std::binary_semaphore sem(0);
+  for (auto _ : state) {
+    sem.release();
+    benchmark::DoNotOptimize(sem.try_acquire());
+  }
+}
+BENCHMARK(BM_BinarySemaphoreReleaseTryAcquire)->Apply(exitleft::bench::add_min_statistic);
+
+void BM_SemaphoreReleaseTryAcquire(benchmark::State& state) {
+  exitleft::Semaphore sem(0);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(sem.release());
+    benchmark::DoNotOptimize(sem.try_acquire());
+  }
+}
+BENCHMARK(BM_SemaphoreReleaseTryAcquire)->Apply(exitleft::bench::add_min_statistic);
+
+void BM_CountingSemaphoreReleaseTryAcquire(benchmark::State& state) {
+  std::counting_semaphore<> sem(0);
+  for (auto _ : state) {
+    sem.release();
+    benchmark::DoNotOptimize(sem.try_acquire());
+  }
+}
+BENCHMARK(BM_CountingSemaphoreReleaseTryAcquire)->Apply(exitleft::bench::add_min_statistic);
+
+// ---- P2: ping-pong ---------------------------------------------------------------------------
+
+// One-token channels: give() makes the token available, take() waits for it and consumes it.
+struct AutoResetChannel {
+  void give() noexcept { event.set(); }
+  void take() noexcept { event.wait(); }
+  exitleft::AutoResetEvent event;
+};
+
+// The same event with spinning compiled out: parks at once, like the raw futex baseline.
+struct AutoResetNoSpinChannel {
+  void give() noexcept { event.set_one(); }
+  void take() noexcept { event.wait_one(); }
+  exitleft::detail::BasicRawEvent<exitleft::detail::StdSync, false> event;
+};
+
+struct BinarySemaphoreChannel {
+  void give() noexcept { sem.release(); }
+  void take() noexcept { sem.acquire(); }
+  std::binary_semaphore sem{0};
+};
+
+struct MutexCvChannel {
+  void give() {
+    {
+      std::lock_guard lock(mutex);
+      token = true;
+    }
+    cv.notify_one();
+  }
+  void take() {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return token; });
+    token = false;
+  }
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool token = false;
+};
+
+template <class Channel>
+void BM_PingPong(benchmark::State& state) {
+  Channel to_partner, to_main;
+  exitleft::bench::ping_pong(state, to_partner, to_main);
+}
+BENCHMARK(BM_PingPong<RawFutexChannel>)
+    ->Name("BM_PingPong/RawFutex")
+    ->Apply(exitleft::bench::ping_pong_options);
+BENCHMARK(BM_PingPong<AutoResetChannel>)
+    ->Name("BM_PingPong/AutoReset")
+    ->Apply(exitleft::bench::ping_pong_options);
+BENCHMARK(BM_PingPong<AutoResetNoSpinChannel>)
+    ->Name("BM_PingPong/AutoResetNoSpin")
+    ->Apply(exitleft::bench::ping_pong_options);
+BENCHMARK(BM_PingPong<BinarySemaphoreChannel>)
+    ->Name("BM_PingPong/BinarySemaphore")
+    ->Apply(exitleft::bench::ping_pong_options);
+BENCHMARK(BM_PingPong<MutexCvChannel>)
+    ->Name("BM_PingPong/MutexCv")
+    ->Apply(exitleft::bench::ping_pong_options);
+
+template <class Candidate, class Baseline>
+void BM_Paired(benchmark::State& state) {
+  exitleft::bench::paired_ping_pong<Baseline, Candidate>(state);
+}
+BENCHMARK(BM_Paired<AutoResetNoSpinChannel, RawFutexChannel>)
+    ->Name("BM_Paired/AutoResetNoSpin_vs_RawFutex")
+    ->Apply(exitleft::bench::ping_pong_options);
+BENCHMARK(BM_Paired<AutoResetChannel, BinarySemaphoreChannel>)
+    ->Name("BM_Paired/AutoReset_vs_BinarySemaphore")
+    ->Apply(exitleft::bench::ping_pong_options);
+BENCHMARK(BM_Paired<AutoResetChannel, MutexCvChannel>)
+    ->Name("BM_Paired/AutoReset_vs_MutexCv")
+    ->Apply(exitleft::bench::ping_pong_options);
+
+// ---- P3: broadcast wake-up ---------------------------------------------------------------------
+
+// Raw baseline: waiters sleep on one futex word holding a generation; the waker bumps it and
+// makes one FUTEX_WAKE(INT_MAX).
+class RawBroadcast {
+ public:
+  // Waits for the generation after `seen`; returns it.
+  std::uint32_t wait(std::uint32_t seen) noexcept {
+    std::uint32_t g;
+    // acquire: pairs with the release fetch_add in broadcast().
+    while ((g = word_.load(std::memory_order_acquire)) == seen)
+      exitleft::bench::raw_wait(word_, seen);
+    return g;
+  }
+  void broadcast() noexcept {
+    word_.fetch_add(1, std::memory_order_release);  // release: pairs with the acquire in wait()
+    exitleft::bench::raw_wake_all(&word_);
+  }
+
+ private:
+  exitleft::platform::Word word_{0};
+};
+
+// ManualResetEvent: generation g waits on events_[g % 2]; the waker resets the other event
+// (nobody waits on it any more) before it sets this one.
+class EventBroadcast {
+ public:
+  std::uint32_t wait(std::uint32_t seen) noexcept {
+    events_[seen % 2].wait();
+    return seen + 1;
+  }
+  void broadcast() noexcept {
+    events_[(next_ + 1) % 2].reset();
+    events_[next_ % 2].set();
+    ++next_;
+  }
+
+ private:
+  exitleft::ManualResetEvent events_[2];
+  std::uint32_t next_ = 0;
+};
+
+template <class Broadcaster>
+void BM_Broadcast(benchmark::State& state) {
+  const auto waiters = static_cast<std::size_t>(state.range(0));
+  Broadcaster b;
+  std::atomic<std::size_t> acked{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < waiters; ++i) {
+    threads.emplace_back([&] {
+      for (std::uint32_t seen = 0;;) {
+        seen = b.wait(seen);
+        if (stop.load(std::memory_order_acquire)) return;  // acquire: pairs with the store below
+        acked.fetch_add(1, std::memory_order_release);     // release: pairs with the waker's load
+      }
+    });
+  }
+  std::size_t target = 0;
+  for (auto _ : state) {
+    // Let every waiter get back to sleep: the figure is the wake-up of sleeping threads.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    target += waiters;
+    const auto start = Clock::now();
+    b.broadcast();
+    // acquire: pairs with the waiters' release increments.
+    while (acked.load(std::memory_order_acquire) < target) {
+    }
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  stop.store(true, std::memory_order_release);  // release: pairs with the waiters' acquire
+  b.broadcast();
+  for (auto& t : threads) t.join();
+}
+BENCHMARK(BM_Broadcast<RawBroadcast>)
+    ->Name("BM_Broadcast/RawFutex")
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(16)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Apply(exitleft::bench::add_min_statistic);
+BENCHMARK(BM_Broadcast<EventBroadcast>)
+    ->Name("BM_Broadcast/ManualReset")
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(16)
+    ->Arg(64)
+    ->UseManualTime()
+    ->Apply(exitleft::bench::add_min_statistic);
+
+// ---- Semaphore throughput -------------------------------------------------------------------
+
+template <class Sem>
+void BM_SemaphoreThroughput(benchmark::State& state) {
+  constexpr int kProducers = 4, kConsumers = 4, kUnits = 20'000;
+  for (auto _ : state) {
+    Sem sem(0);
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int p = 0; p < kProducers; ++p) {
+      threads.emplace_back([&] {
+        while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+        for (int i = 0; i < kUnits; ++i) sem.release();
+      });
+    }
+    for (int c = 0; c < kConsumers; ++c) {
+      threads.emplace_back([&] {
+        while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+        for (int i = 0; i < kUnits; ++i) sem.acquire();
+      });
+    }
+    const auto start = Clock::now();
+    go.store(true, std::memory_order_release);
+    for (auto& t : threads) t.join();
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kProducers * kUnits);
+}
+BENCHMARK(BM_SemaphoreThroughput<exitleft::Semaphore>)
+    ->Name("BM_SemaphoreThroughput/exitleft")
+    ->UseManualTime()
+    ->Apply(exitleft::bench::add_min_statistic);
+BENCHMARK(BM_SemaphoreThroughput<std::counting_semaphore<>>)
+    ->Name("BM_SemaphoreThroughput/std")
+    ->UseManualTime()
+    ->Apply(exitleft::bench::add_min_statistic);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,58 @@
+// exitleft::AutoResetEvent — a Win32-style auto-reset event in one byte.
+//
+// What it guarantees (SPEC E1-E6):
+// - set() releases exactly one waiter. If threads are waiting, the first one (FIFO) receives the
+//   signal directly and the event stays unset: a thread that calls wait() or try_wait() after
+//   set() picked a waiter cannot steal it. With nobody waiting the event stays set until one
+//   wait consumes it; further set() calls change nothing (a boolean, not a counter).
+// - No wake-up is lost: a set() that happens after a thread began waiting wakes it.
+// - pulse() wakes one waiter if one is waiting at that moment and leaves the event unset; with
+//   nobody waiting it only unsets it. reset() unsets and wakes nobody.
+// - wait_for / wait_until return true when signalled, false on timeout. A zero or negative
+//   timeout never blocks but still consumes a pending signal; duration::max() and
+//   time_point::max() wait forever; any clock works (non-steady clocks are re-checked).
+// - Uncontended set() and try_wait() are one atomic operation: no system call, no lock.
+//   sizeof(AutoResetEvent) == 1. Neither copyable nor movable.
+#pragma once
+
+#include <chrono>
+
+#include "exitleft/event_state.hpp"
+#include "exitleft/raw_event.hpp"
+
+namespace exitleft {
+
+class AutoResetEvent {
+ public:
+  constexpr explicit AutoResetEvent(EventState initial = EventState::Unset) noexcept
+      : event_(initial == EventState::Set) {}
+  AutoResetEvent(const AutoResetEvent&) = delete;
+  AutoResetEvent& operator=(const AutoResetEvent&) = delete;
+
+  void set() noexcept { event_.set_one(); }
+  void reset() noexcept { event_.reset(); }
+  void pulse() noexcept { event_.pulse_one(); }
+
+  void wait() noexcept { event_.wait_one(); }
+  bool try_wait() noexcept { return event_.try_wait_one(); }
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
+    return event_.wait_one_for(timeout);
+  }
+  template <class Clock, class Duration>
+  bool wait_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
+    return event_.wait_one_until(when);
+  }
+
+  bool is_set() const noexcept { return event_.is_set(); }
+
+  // The underlying event (multi-object waits use it).
+  RawEvent& raw() noexcept { return event_; }
+
+ private:
+  RawEvent event_;
+};
+
+static_assert(sizeof(AutoResetEvent) == 1);
+
+}  // namespace exitleft

@@ -1,0 +1,133 @@
+// exitleft::CountdownEvent — a reusable latch: signalled while its count is 0.
+//
+// What it guarantees:
+// - decrement() lowers the count by one and returns true if this call reached 0, which wakes
+//   every waiter. At 0 it throws std::logic_error and changes nothing.
+// - increment(n) raises the count; from 0 the event becomes unset again (rsevents-extra's
+//   CountdownEvent stays set there). reset(count) sets the count; reset(0) releases every
+//   waiter, reset(n > 0) unsets. A count that would pass kMaxCount throws std::overflow_error.
+// - wait() returns once the count is 0; waits observe, they never change the count. The change
+//   that reaches 0 and the wake-up of the threads waiting at that moment are one step: they
+//   return true even if the count rises again at once, and a thread that starts waiting after it
+//   rose is not woken by it. Timeouts follow SPEC "Time".
+// - No wake-up is lost; uncontended decrement(), increment() and try_wait() are one atomic
+//   operation (try_wait a load) and make no system call.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+
+#include "exitleft/detail/basic_spin_wait.hpp"
+#include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/std_sync.hpp"
+#include "exitleft/detail/wake_tokens.hpp"
+#include "exitleft/export.hpp"
+
+namespace exitleft {
+namespace detail {
+
+// Written against a sync policy (std_sync.hpp); slow paths in src/countdown_event_impl.hpp.
+// The state word holds the count (low 63 bits) and a PARKED flag (bit 63).
+template <class Sync, bool Spin = true>
+class BasicCountdownEvent {
+ public:
+  static constexpr std::uint64_t kParked = std::uint64_t{1} << 63;
+  static constexpr std::uint64_t kCountMask = kParked - 1;
+  static constexpr std::size_t kMaxCount =
+      kCountMask < SIZE_MAX ? static_cast<std::size_t>(kCountMask) : SIZE_MAX;
+
+  explicit BasicCountdownEvent(std::size_t initial) : state_(checked(initial)) {}
+  BasicCountdownEvent(const BasicCountdownEvent&) = delete;
+  BasicCountdownEvent& operator=(const BasicCountdownEvent&) = delete;
+
+  bool decrement() {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint64_t c = s & kCountMask;
+      if (c == 0) throw_at_zero();
+      // Reaching 0 with waiters parked: under the lot's bucket lock (detail/broadcast.hpp).
+      if (c == 1 && (s & kParked)) return decrement_slow();
+      // release: pairs with the acquire in try_wait() / wait_slow(); every decrement is an RMW,
+      // so the waiters see the work of all decrementers (a release sequence).
+      if (state_.compare_exchange_weak(s, s - 1, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+        return c == 1;
+      }
+    }
+  }
+
+  void increment(std::size_t n = 1) {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (n > kCountMask - (s & kCountMask)) {
+        throw std::overflow_error("exitleft::CountdownEvent::increment: the count overflows");
+      }
+      // relaxed: raising the count publishes nothing; waiters keep waiting.
+      if (state_.compare_exchange_weak(s, s + n, std::memory_order_relaxed)) return;
+    }
+  }
+
+  void reset(std::size_t count) {
+    const std::uint64_t target = checked(count);
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (target == 0 && (s & kParked)) return reset_to_zero_slow();
+      // release: as in decrement().
+      if (state_.compare_exchange_weak(s, target | (s & kParked), std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+        return;
+      }
+    }
+  }
+
+  std::size_t count() const noexcept {
+    return static_cast<std::size_t>(state_.load(std::memory_order_relaxed) & kCountMask);
+  }
+
+  bool try_wait() const noexcept {
+    // acquire: pairs with the release in decrement() / reset().
+    return (state_.load(std::memory_order_acquire) & kCountMask) == 0;
+  }
+  void wait() noexcept {
+    if (!try_wait()) wait_slow(kNoDeadline);
+  }
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
+    return try_wait() || wait_slow(deadline_after(timeout));
+  }
+  template <class Clock, class Duration>
+  bool wait_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
+    return try_wait() || wait_until_time_point(when, [this](SteadyTime d) { return wait_slow(d); });
+  }
+
+ private:
+  static std::uint64_t checked(std::size_t count) {
+    if (static_cast<std::uint64_t>(count) > kCountMask) {
+      throw std::overflow_error("exitleft::CountdownEvent: count too large");
+    }
+    return count;
+  }
+  [[noreturn]] static void throw_at_zero() {
+    throw std::logic_error("exitleft::CountdownEvent::decrement: the count is already 0");
+  }
+  bool decrement_slow();
+  void reset_to_zero_slow() noexcept;
+  bool wait_slow(SteadyTime deadline) noexcept;
+  bool should_park() const noexcept;
+
+  typename Sync::template Atomic<std::uint64_t> state_;
+};
+
+extern template class EXITLEFT_EXPORT BasicCountdownEvent<StdSync, true>;
+
+}  // namespace detail
+
+// See the top of this file.
+class CountdownEvent : public detail::BasicCountdownEvent<detail::StdSync> {
+ public:
+  using BasicCountdownEvent::BasicCountdownEvent;
+};
+
+}  // namespace exitleft

@@ -1,0 +1,163 @@
+// exitleft::RawEvent — the one-byte event both AutoResetEvent and ManualResetEvent are built on.
+//
+// What it guarantees:
+// - The state is one atomic byte: an AVAILABLE bit (the event is set) and a PARKED bit (some
+//   thread may be parked on the event's address in the parking lot).
+// - set_one() hands the signal directly to the first parked waiter (FIFO): that waiter's
+//   wait_one() returns true and no thread arriving later can steal the signal. With nobody
+//   parked it leaves the event set, once (a boolean: extra sets saturate).
+// - set_all() sets the event and wakes every parked waiter; waits that observe (wait_all*)
+//   return true and the event stays set until reset(). With waiters parked, the set and the
+//   wake-up are one step under the lot's bucket lock: a thread that starts waiting after a
+//   reset() that followed the set is never woken by it.
+// - pulse_one() / pulse_all() wake the waiters parked at that moment (one / all) and leave the
+//   event unset; with nobody parked they only unset it. reset() unsets and wakes nobody.
+// - wait_one*() consumes the signal; wait_all*() observes it. A waiter that times out never
+//   undoes a concurrent set: it only clears PARKED, under the lot's bucket lock, when it was the
+//   last thread parked.
+// - An uncontended set_one(), set_all(), try_wait_one() or is_set() is one atomic operation: no
+//   call into the parking lot, no system call. Waiters spin briefly (SpinWait: bounded, off on a
+//   single CPU) before they park.
+// - Timeouts follow SPEC "Time" (detail/deadline.hpp): zero never blocks but consumes a pending
+//   signal; duration::max() and time_point::max() mean forever; any clock is accepted.
+//
+// Use one family per event: set_one/pulse_one/wait_one (auto-reset) or set_all/pulse_all/
+// wait_all (manual-reset). Mixing them is safe (no lost wake-up) but mixes the semantics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "exitleft/detail/basic_spin_wait.hpp"
+#include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/std_sync.hpp"
+#include "exitleft/detail/wake_tokens.hpp"
+#include "exitleft/export.hpp"
+
+namespace exitleft {
+namespace detail {
+
+// The state machine, written against a sync policy (std_sync.hpp) so that the Relacy models in
+// tests/model/ check the same code. `Spin` = false parks at once (benchmarks use it to compare
+// with a raw futex). The slow paths are defined in src/raw_event_impl.hpp and compiled into the
+// library for StdSync.
+template <class Sync, bool Spin = true>
+class BasicRawEvent {
+ public:
+  static constexpr std::uint8_t kAvailable = 1;
+  static constexpr std::uint8_t kParked = 2;
+
+  constexpr explicit BasicRawEvent(bool set = false) noexcept : state_(set ? kAvailable : 0) {}
+  BasicRawEvent(const BasicRawEvent&) = delete;
+  BasicRawEvent& operator=(const BasicRawEvent&) = delete;
+
+  void set_one() noexcept {
+    std::uint8_t expected = 0;
+    if (!try_set(expected)) set_one_slow(expected);
+  }
+
+  void set_all() noexcept {
+    std::uint8_t expected = 0;
+    if (!try_set(expected)) set_all_slow(expected);
+  }
+
+  // relaxed: unsetting publishes nothing.
+  void reset() noexcept {
+    state_.fetch_and(static_cast<std::uint8_t>(~kAvailable), std::memory_order_relaxed);
+  }
+
+  void pulse_one() noexcept {
+    // The RMW reads the latest state, so a waiter that announced itself (set PARKED) before this
+    // pulse is seen. relaxed: the lot's bucket lock orders the rest.
+    if (state_.fetch_and(static_cast<std::uint8_t>(~kAvailable), std::memory_order_relaxed) &
+        kParked) {
+      pulse_one_slow();
+    }
+  }
+
+  void pulse_all() noexcept {
+    // relaxed: as in pulse_one().
+    if (state_.fetch_and(static_cast<std::uint8_t>(~kAvailable), std::memory_order_relaxed) &
+        kParked) {
+      pulse_all_slow();
+    }
+  }
+
+  bool try_wait_one() noexcept {
+    std::uint8_t expected = kAvailable;
+    // acquire: pairs with the release in set_one() / set_one_slow() / set_all().
+    if (state_.compare_exchange_strong(expected, 0, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+      return true;
+    }
+    return (expected & kAvailable) != 0 && consume(expected);
+  }
+  void wait_one() noexcept {
+    if (!try_wait_one()) wait_one_slow(kNoDeadline);
+  }
+  template <class Rep, class Period>
+  bool wait_one_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
+    return try_wait_one() || wait_one_slow(deadline_after(timeout));
+  }
+  template <class Clock, class Duration>
+  bool wait_one_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
+    return try_wait_one() ||
+           wait_until_time_point(when, [this](SteadyTime d) { return wait_one_slow(d); });
+  }
+
+  bool is_set() const noexcept {
+    // acquire: pairs with the release in set_one() / set_all().
+    return (state_.load(std::memory_order_acquire) & kAvailable) != 0;
+  }
+  void wait_all() noexcept {
+    if (!is_set()) wait_all_slow(kNoDeadline);
+  }
+  template <class Rep, class Period>
+  bool wait_all_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
+    return is_set() || wait_all_slow(deadline_after(timeout));
+  }
+  template <class Clock, class Duration>
+  bool wait_all_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
+    return is_set() ||
+           wait_until_time_point(when, [this](SteadyTime d) { return wait_all_slow(d); });
+  }
+
+ private:
+  // The fast path of set_one() and set_all(): unset and nobody parked → set.
+  bool try_set(std::uint8_t& expected) noexcept {
+    // release: pairs with the acquire in try_wait_one() / consume() / is_set().
+    return state_.compare_exchange_strong(expected, kAvailable, std::memory_order_release,
+                                          std::memory_order_relaxed);
+  }
+
+  // The slow paths, defined in src/raw_event_impl.hpp. A steady deadline; kNoDeadline waits
+  // forever.
+  bool wait_one_slow(SteadyTime deadline) noexcept;
+  bool wait_all_slow(SteadyTime deadline) noexcept;
+  void set_one_slow(std::uint8_t observed) noexcept;
+  void set_all_slow(std::uint8_t observed) noexcept;
+  void pulse_one_slow() noexcept;
+  void pulse_all_slow() noexcept;
+  bool try_set_bits(std::uint8_t& observed, std::uint8_t set, std::uint8_t clear) noexcept;
+  void set_bits_locked(std::uint8_t set, std::uint8_t clear) noexcept;
+  void clear_parked() noexcept;
+  bool consume(std::uint8_t observed) noexcept;
+  template <bool Consume>
+  bool wait_slow(SteadyTime deadline) noexcept;  // wait_one (Consume) or wait_all
+  bool should_park() const noexcept;
+
+  typename Sync::template Atomic<std::uint8_t> state_;
+};
+
+extern template class EXITLEFT_EXPORT BasicRawEvent<StdSync, true>;
+extern template class EXITLEFT_EXPORT BasicRawEvent<StdSync, false>;
+
+}  // namespace detail
+
+// See the top of this file.
+class RawEvent : public detail::BasicRawEvent<detail::StdSync> {
+ public:
+  using BasicRawEvent::BasicRawEvent;
+};
+
+}  // namespace exitleft

@@ -1,0 +1,115 @@
+// exitleft::Semaphore — a counting semaphore with a maximum, on the parking lot.
+//
+// What it guarantees:
+// - release(n) adds n units, or returns false and changes nothing if the count would exceed the
+//   maximum. Units released while threads wait go straight to the waiters in FIFO order, one
+//   each, so a thread arriving later cannot take them first.
+// - acquire() takes one unit, waiting while there is none. try_acquire() never blocks.
+// - A timed acquire's deadline is fixed when the call starts: spurious wake-ups and lost races
+//   never restart the timeout (rsevents-extra's Semaphore restarts it). A zero or negative
+//   timeout never blocks but still takes a unit that is there; duration::max() and
+//   time_point::max() wait forever.
+// - Uncontended release() and try_acquire() are one atomic compare-exchange: no system call.
+// - A waiter that times out never loses a unit another thread released.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+
+#include "exitleft/detail/basic_spin_wait.hpp"
+#include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/std_sync.hpp"
+#include "exitleft/detail/wake_tokens.hpp"
+#include "exitleft/export.hpp"
+
+namespace exitleft {
+namespace detail {
+
+// Written against a sync policy (std_sync.hpp) so that tests/model/ checks the same code; slow
+// paths in src/semaphore_impl.hpp. The state word holds the count (low 32 bits) and a PARKED
+// flag (bit 32). While PARKED is set the count is 0: every release then goes through the lot.
+template <class Sync, bool Spin = true>
+class BasicSemaphore {
+ public:
+  static constexpr std::uint64_t kParked = std::uint64_t{1} << 32;
+  static constexpr std::uint64_t kCountMask = kParked - 1;
+
+  explicit BasicSemaphore(std::uint32_t initial,
+                          std::uint32_t max = std::numeric_limits<std::uint32_t>::max())
+      : state_(checked(initial, max)), max_(max) {}
+  BasicSemaphore(const BasicSemaphore&) = delete;
+  BasicSemaphore& operator=(const BasicSemaphore&) = delete;
+
+  bool release(std::uint32_t n = 1) noexcept {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (n > max_ - count_of(s)) return false;  // count + n > max, without overflow
+      if (s & kParked) return release_slow(n);
+      // release: pairs with the acquire in try_acquire() / acquire_slow().
+      if (state_.compare_exchange_weak(s, s + n, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+  }
+
+  bool try_acquire() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    while (count_of(s) != 0) {
+      // acquire: pairs with the release in release() / release_slow().
+      if (state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  void acquire() noexcept {
+    if (!try_acquire()) acquire_slow(kNoDeadline);
+  }
+  template <class Rep, class Period>
+  bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
+    return try_acquire() || acquire_slow(deadline_after(timeout));
+  }
+  template <class Clock, class Duration>
+  bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
+    return try_acquire() ||
+           wait_until_time_point(when, [this](SteadyTime d) { return acquire_slow(d); });
+  }
+
+  std::uint32_t count() const noexcept {
+    return count_of(state_.load(std::memory_order_relaxed));  // relaxed: a snapshot
+  }
+  std::uint32_t max() const noexcept { return max_; }
+
+ private:
+  static std::uint64_t checked(std::uint32_t initial, std::uint32_t max) {
+    if (initial > max)
+      throw std::invalid_argument("exitleft::Semaphore: initial count exceeds max");
+    return initial;
+  }
+  static std::uint32_t count_of(std::uint64_t s) noexcept {
+    return static_cast<std::uint32_t>(s & kCountMask);
+  }
+  bool release_slow(std::uint32_t n) noexcept;
+  bool acquire_slow(SteadyTime deadline) noexcept;
+  bool should_park() const noexcept;
+
+  typename Sync::template Atomic<std::uint64_t> state_;
+  const std::uint32_t max_;
+};
+
+extern template class EXITLEFT_EXPORT BasicSemaphore<StdSync, true>;
+extern template class EXITLEFT_EXPORT BasicSemaphore<StdSync, false>;
+
+}  // namespace detail
+
+// See the top of this file.
+class Semaphore : public detail::BasicSemaphore<detail::StdSync> {
+ public:
+  using BasicSemaphore::BasicSemaphore;
+};
+
+}  // namespace exitleft

@@ -1,0 +1,93 @@
+// CountdownEvent's slow paths (see raw_event_impl.hpp for the ordering argument, which is the
+// same: PARKED is set by waiters with a relaxed CAS, checked by validate under the bucket lock,
+// and cleared only under that lock or by the RMW that reaches zero).
+#pragma once
+
+#include "exitleft/countdown_event.hpp"
+#include "exitleft/detail/broadcast.hpp"
+
+namespace exitleft::detail {
+
+template <class Sync, bool Spin>
+bool BasicCountdownEvent<Sync, Spin>::should_park() const noexcept {
+  // relaxed: under the bucket lock.
+  const std::uint64_t s = state_.load(std::memory_order_relaxed);
+  return (s & kCountMask) != 0 && (s & kParked) != 0;
+}
+
+template <class Sync, bool Spin>
+bool BasicCountdownEvent<Sync, Spin>::decrement_slow() {
+  bool was_zero = false;
+  const bool reached_zero = broadcast_if<Sync>(
+      this,
+      [&] {
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        for (;;) {
+          const std::uint64_t c = s & kCountMask;
+          if (c == 0) {
+            was_zero = true;  // thrown below, outside the lock
+            return false;
+          }
+          // Reaching 0 clears PARKED too: every queued thread is woken now.
+          const std::uint64_t next = c == 1 ? 0 : s - 1;
+          // release: as in decrement().
+          if (state_.compare_exchange_weak(s, next, std::memory_order_release,
+                                           std::memory_order_relaxed)) {
+            return c == 1;
+          }
+        }
+      },
+      kTokenBroadcast);
+  if (was_zero) throw_at_zero();
+  return reached_zero;
+}
+
+template <class Sync, bool Spin>
+void BasicCountdownEvent<Sync, Spin>::reset_to_zero_slow() noexcept {
+  broadcast_if<Sync>(
+      this,
+      [this] {
+        // release: as in decrement(). Storing 0 also clears PARKED: every queued thread wakes.
+        state_.exchange(0, std::memory_order_release);
+        return true;
+      },
+      kTokenBroadcast);
+}
+
+template <class Sync, bool Spin>
+bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
+  BasicSpinWait<Sync> spin;
+  // acquire: pairs with the release in decrement() / reset() / the slow paths above.
+  std::uint64_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((s & kCountMask) == 0) return true;
+    if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
+    if (!(s & kParked)) {
+      if (Spin && spin.spin()) {
+        s = state_.load(std::memory_order_acquire);
+        continue;
+      }
+      // acquire (on failure): the count we look at next may be the 0 we wait for, as the loads
+      // above. Setting PARKED itself needs no order: validate re-checks under the bucket lock.
+      if (!state_.compare_exchange_weak(s, s | kParked, std::memory_order_acquire,
+                                        std::memory_order_acquire)) {
+        continue;
+      }
+    }
+    const parking_lot::ParkResult r = Sync::park(
+        this, [this] { return should_park(); }, [] {},
+        [this](const void*, bool was_last) {
+          // relaxed: under the bucket lock; only PARKED changes, never the count.
+          if (was_last) state_.fetch_and(~kParked, std::memory_order_relaxed);
+        },
+        parking_lot::DEFAULT_PARK_TOKEN, deadline);
+    if (r.kind == parking_lot::ParkResult::Kind::Unparked && r.token == kTokenBroadcast) {
+      return true;
+    }
+    if (r.kind == parking_lot::ParkResult::Kind::TimedOut) return try_wait();
+    spin.reset();
+    s = state_.load(std::memory_order_acquire);
+  }
+}
+
+}  // namespace exitleft::detail

@@ -1,0 +1,189 @@
+// RawEvent's slow paths. Included by src/events.cpp (explicit instantiation for StdSync) and by
+// the Relacy models (tests/model/), which instantiate them for RelacySync.
+//
+// Ordering argument, once for the whole file:
+// - The signal's payload is published by release RMWs on state_ (set_one, set_all, the CAS
+//   loops below) and received by acquire RMWs/loads (consume, is_set), or, for a hand-off, by
+//   the lot: the unparker's callback runs under the bucket lock and the lot releases the woken
+//   thread with a release store that the thread acquires.
+// - PARKED is set by a waiter with a relaxed CAS and re-checked by `validate` under the bucket
+//   lock; every change a setter makes while PARKED is set happens under that same lock (inside
+//   an unpark callback) or is an RMW the waiter's validate cannot miss. So a waiter either sees
+//   the set in validate (and does not sleep) or is queued before the setter looks (and is woken).
+//   This is PITFALLS' "check runs under the bucket lock".
+// - Clearing PARKED only ever happens under the bucket lock, by whoever knows that no thread is
+//   queued any more (an unparker that emptied the queue, the last waiter timing out), and only
+//   with fetch_and / CAS on that bit: a concurrent set (AVAILABLE) is never erased (E4).
+#pragma once
+
+#include "exitleft/detail/broadcast.hpp"
+#include "exitleft/raw_event.hpp"
+
+namespace exitleft::detail {
+
+template <class Sync, bool Spin>
+bool BasicRawEvent<Sync, Spin>::should_park() const noexcept {
+  // relaxed: runs under the bucket lock; see the ordering argument above.
+  return (state_.load(std::memory_order_relaxed) & (kAvailable | kParked)) == kParked;
+}
+
+template <class Sync, bool Spin>
+bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
+  while (observed & kAvailable) {
+    // acquire: pairs with the release in set_one() / set_one_slow() / set_all().
+    if (state_.compare_exchange_weak(observed, static_cast<std::uint8_t>(observed & ~kAvailable),
+                                     std::memory_order_acquire, std::memory_order_relaxed)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
+  for (;;) {
+    if (observed & kAvailable) return;  // already set: the event is a boolean, not a counter
+    if (!(observed & kParked)) {
+      if (try_set_bits(observed, kAvailable, 0)) return;
+      continue;
+    }
+    // Someone is parked: hand the signal to the first waiter under its bucket lock (E3), so
+    // that the event never becomes available to a thread arriving meanwhile.
+    Sync::unpark_one(this, [this](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
+      if (r.unparked_threads != 0) {
+        if (!r.have_more_threads) clear_parked();
+        return kTokenHandOff;
+      }
+      // PARKED was stale: its waiters timed out, or have not queued yet (they re-check under
+      // this lock and will find the event set), or this is a child process after fork().
+      set_bits_locked(kAvailable, kParked);
+      return parking_lot::DEFAULT_UNPARK_TOKEN;
+    });
+    return;
+  }
+}
+
+template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::set_all_slow(std::uint8_t observed) noexcept {
+  for (;;) {
+    if ((observed & (kAvailable | kParked)) == kAvailable) return;  // already set, nobody parked
+    if (!(observed & kParked)) {
+      if (try_set_bits(observed, kAvailable, 0)) return;
+      continue;
+    }
+    // Set and wake as one step under the bucket lock (see detail/broadcast.hpp).
+    broadcast_if<Sync>(
+        this,
+        [this] {
+          set_bits_locked(kAvailable, kParked);
+          return true;
+        },
+        kTokenBroadcast);
+    return;
+  }
+}
+
+template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::pulse_one_slow() noexcept {
+  Sync::unpark_one(this, [this](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
+    if (r.unparked_threads == 0 || !r.have_more_threads) clear_parked();
+    return kTokenHandOff;
+  });
+}
+
+template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::pulse_all_slow() noexcept {
+  // Whoever is queued at this moment was parked when the pulse happened: wake them all.
+  broadcast_if<Sync>(
+      this,
+      [this] {
+        clear_parked();
+        return true;
+      },
+      kTokenBroadcast);
+}
+
+template <class Sync, bool Spin>
+bool BasicRawEvent<Sync, Spin>::try_set_bits(std::uint8_t& observed, std::uint8_t set,
+                                             std::uint8_t clear) noexcept {
+  // release: pairs with the acquire in try_wait_one() / consume() / is_set() / wait_slow().
+  return state_.compare_exchange_weak(observed,
+                                      static_cast<std::uint8_t>((observed | set) & ~clear),
+                                      std::memory_order_release, std::memory_order_relaxed);
+}
+
+template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::set_bits_locked(std::uint8_t set, std::uint8_t clear) noexcept {
+  std::uint8_t s = state_.load(std::memory_order_relaxed);
+  while (!try_set_bits(s, set, clear)) {
+  }
+}
+
+template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::clear_parked() noexcept {
+  // relaxed: only called under the bucket lock, which orders it with every validate.
+  state_.fetch_and(static_cast<std::uint8_t>(~kParked), std::memory_order_relaxed);
+}
+
+template <class Sync, bool Spin>
+template <bool Consume>
+bool BasicRawEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
+  BasicSpinWait<Sync> spin;
+  // acquire: pairs with the release in set_one() / set_all() (used when !Consume).
+  std::uint8_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (s & kAvailable) {
+      if constexpr (!Consume) return true;
+      if (consume(s)) return true;
+      s = state_.load(std::memory_order_acquire);
+      continue;
+    }
+    if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
+    if (!(s & kParked)) {
+      // Nobody is parked: spin a little, a set may be moments away. (With waiters parked a set
+      // goes to them first, so spinning would not help.)
+      if (Spin && spin.spin()) {
+        s = state_.load(std::memory_order_acquire);
+        continue;
+      }
+      // acquire (on failure): the state we look at next may be a set to observe, as the loads
+      // above. Setting PARKED itself needs no order: validate re-checks under the bucket lock.
+      if (!state_.compare_exchange_weak(s, static_cast<std::uint8_t>(s | kParked),
+                                        std::memory_order_acquire, std::memory_order_acquire)) {
+        continue;
+      }
+    }
+    const parking_lot::ParkResult r = Sync::park(
+        this, [this] { return should_park(); }, [] {},
+        [this](const void*, bool was_last) {
+          // Only PARKED is cleared: a set that raced with this timeout stays set (rsevents 0.3.1
+          // stored 0 here and erased it).
+          if (was_last) clear_parked();
+        },
+        parking_lot::DEFAULT_PARK_TOKEN, deadline);
+    if (r.kind == parking_lot::ParkResult::Kind::Unparked &&
+        (r.token == kTokenHandOff || r.token == kTokenBroadcast)) {
+      return true;  // a hand-off is ours already; a broadcast is what wait_all waits for
+    }
+    if (r.kind == parking_lot::ParkResult::Kind::TimedOut) {
+      // One last look: a signal that arrived after the timeout is still taken.
+      s = state_.load(std::memory_order_acquire);
+      if constexpr (Consume) return (s & kAvailable) != 0 && consume(s);
+      return (s & kAvailable) != 0;
+    }
+    spin.reset();
+    s = state_.load(std::memory_order_acquire);
+  }
+}
+
+template <class Sync, bool Spin>
+bool BasicRawEvent<Sync, Spin>::wait_one_slow(SteadyTime deadline) noexcept {
+  return wait_slow<true>(deadline);
+}
+
+template <class Sync, bool Spin>
+bool BasicRawEvent<Sync, Spin>::wait_all_slow(SteadyTime deadline) noexcept {
+  return wait_slow<false>(deadline);
+}
+
+}  // namespace exitleft::detail

@@ -1,0 +1,97 @@
+// Semaphore's slow paths (see raw_event_impl.hpp for the ordering argument, which is the same).
+//
+// Invariant: while PARKED is set the count is 0. A waiter sets PARKED only when it saw the count
+// at 0; release() never adds units while PARKED is set (it comes here instead), and this slow
+// path adds units only in the same RMW that clears PARKED (or adds none, when waiters remain).
+// So a thread queued in the lot always means count 0, and units released while threads wait go
+// to them first, in FIFO order.
+#pragma once
+
+#include "exitleft/semaphore.hpp"
+
+namespace exitleft::detail {
+
+template <class Sync, bool Spin>
+bool BasicSemaphore<Sync, Spin>::should_park() const noexcept {
+  // relaxed: under the bucket lock.
+  const std::uint64_t s = state_.load(std::memory_order_relaxed);
+  return count_of(s) == 0 && (s & kParked) != 0;
+}
+
+template <class Sync, bool Spin>
+bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
+  bool released = true;
+  std::uint32_t to_wake = n;
+  Sync::unpark_filter(
+      this,
+      [&](parking_lot::ParkToken) {
+        if (to_wake == 0) return parking_lot::FilterOp::Stop;
+        --to_wake;
+        return parking_lot::FilterOp::Unpark;
+      },
+      [&](parking_lot::UnparkResult r) {
+        // Each woken thread got one unit directly; the rest goes to the count.
+        const std::uint64_t rest = n - r.unparked_threads;
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        for (;;) {
+          if (rest > max_ - count_of(s)) {
+            // Only possible when nobody was queued (then the count may have grown since the
+            // caller looked): fail without changing anything, as release() promises.
+            released = false;
+            break;
+          }
+          std::uint64_t next = s + rest;
+          if (!r.have_more_threads) next &= ~kParked;
+          // release: pairs with the acquire in try_acquire().
+          if (state_.compare_exchange_weak(s, next, std::memory_order_release,
+                                           std::memory_order_relaxed)) {
+            break;
+          }
+        }
+        return kTokenHandOff;
+      });
+  return released;
+}
+
+template <class Sync, bool Spin>
+bool BasicSemaphore<Sync, Spin>::acquire_slow(SteadyTime deadline) noexcept {
+  BasicSpinWait<Sync> spin;
+  std::uint64_t s = state_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (count_of(s) != 0) {
+      // acquire: pairs with the release in release() / release_slow().
+      if (state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        return true;
+      }
+      continue;
+    }
+    if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
+    if (!(s & kParked)) {
+      if (Spin && spin.spin()) {
+        s = state_.load(std::memory_order_relaxed);
+        continue;
+      }
+      // relaxed: validate re-checks under the bucket lock.
+      if (!state_.compare_exchange_weak(s, s | kParked, std::memory_order_relaxed,
+                                        std::memory_order_relaxed)) {
+        continue;
+      }
+    }
+    const parking_lot::ParkResult r = Sync::park(
+        this, [this] { return should_park(); }, [] {},
+        [this](const void*, bool was_last) {
+          // relaxed: under the bucket lock; only PARKED changes, never the count.
+          if (was_last) state_.fetch_and(~kParked, std::memory_order_relaxed);
+        },
+        parking_lot::DEFAULT_PARK_TOKEN, deadline);
+    if (r.kind == parking_lot::ParkResult::Kind::Unparked && r.token == kTokenHandOff) {
+      return true;  // the releaser handed us a unit; it never touched the count
+    }
+    if (r.kind == parking_lot::ParkResult::Kind::TimedOut) return try_acquire();
+    spin.reset();
+    s = state_.load(std::memory_order_relaxed);
+  }
+}
+
+}  // namespace exitleft::detail

@@ -1,0 +1,205 @@
+// Semaphore against SPEC "Semaphore and CountdownEvent", on every backend variant.
+#include "exitleft/semaphore.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "tests/support/alloc_counter.hpp"
+#include "tests/support/lot_probe.hpp"
+#include "tests/support/threads.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using exitleft::Semaphore;
+using exitleft::test::parked_on;
+using exitleft::test::Threads;
+using exitleft::test::until_parked;
+using Clock = std::chrono::steady_clock;
+
+TEST(Semaphore, InitialAboveMaxThrows) {
+  EXPECT_THROW(Semaphore(5, 4), std::invalid_argument);
+  EXPECT_NO_THROW(Semaphore(4, 4));
+  EXPECT_NO_THROW(Semaphore(0, 0));
+}
+
+TEST(Semaphore, ReleasePastMaxReturnsFalseAndChangesNothing) {
+  Semaphore s(2, 3);
+  EXPECT_FALSE(s.release(2));
+  EXPECT_EQ(s.count(), 2u);
+  EXPECT_TRUE(s.release(1));
+  EXPECT_EQ(s.count(), 3u);
+  EXPECT_FALSE(s.release());
+  EXPECT_EQ(s.count(), 3u);
+  Semaphore big(std::numeric_limits<std::uint32_t>::max() - 1);
+  EXPECT_FALSE(big.release(2)) << "count + n must not wrap around";
+  EXPECT_EQ(big.count(), std::numeric_limits<std::uint32_t>::max() - 1);
+  EXPECT_TRUE(big.release(1));
+}
+
+TEST(Semaphore, AcquiringSubtractsAndNeverWraps) {
+  // rsevents-extra: adjusting the count downward added to it. Here every acquire takes exactly
+  // one unit and a semaphore at 0 stays at 0.
+  Semaphore s(3);
+  EXPECT_TRUE(s.try_acquire());
+  EXPECT_EQ(s.count(), 2u);
+  s.acquire();
+  EXPECT_EQ(s.count(), 1u);
+  EXPECT_TRUE(s.try_acquire_for(0ms));
+  EXPECT_EQ(s.count(), 0u);
+  EXPECT_FALSE(s.try_acquire());
+  EXPECT_FALSE(s.try_acquire_for(0ms));
+  EXPECT_FALSE(s.try_acquire_for(-1s));
+  EXPECT_EQ(s.count(), 0u);
+}
+
+TEST(Semaphore, ReleaseNWakesNWaitersInFifoOrder) {
+  Semaphore s(0);
+  constexpr int kWaiters = 5;
+  std::vector<int> order;
+  Semaphore turn(0);
+  Threads t;
+  for (int i = 0; i < kWaiters; ++i) {
+    t.spawn([&, i] {
+      s.acquire();
+      order.push_back(i);
+      turn.release();
+    });
+    ASSERT_TRUE(until_parked(&s, static_cast<std::size_t>(i) + 1));
+  }
+  for (int i = 0; i < kWaiters; ++i) {
+    ASSERT_TRUE(s.release());
+    turn.acquire();
+  }
+  t.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(s.count(), 0u);
+}
+
+TEST(Semaphore, ReleaseManyHandsUnitsToWaitersThenCounts) {
+  Semaphore s(0, 10);
+  std::atomic<int> got{0};
+  Threads t;
+  for (int i = 0; i < 3; ++i)
+    t.spawn([&] { got.fetch_add(s.try_acquire_for(exitleft::test::kPatience)); });
+  ASSERT_TRUE(until_parked(&s, 3));
+  EXPECT_TRUE(s.release(5));
+  t.join();
+  EXPECT_EQ(got.load(), 3);
+  EXPECT_EQ(s.count(), 2u) << "three units went to the waiters, two remain";
+}
+
+TEST(Semaphore, UnitsReleasedToWaitersCannotBeStolen) {
+  Semaphore s(0);
+  for (int round = 0; round < 100; ++round) {
+    std::atomic<bool> got{false};
+    Threads t;
+    t.spawn([&] { got.store(s.try_acquire_for(exitleft::test::kPatience)); });
+    ASSERT_TRUE(until_parked(&s, 1));
+    ASSERT_TRUE(s.release());
+    EXPECT_FALSE(s.try_acquire()) << "round " << round;
+    t.join();
+    EXPECT_TRUE(got.load());
+  }
+}
+
+TEST(Semaphore, TimedAcquireDeadlineIsFixedAtTheCall) {
+  // rsevents-extra's Semaphore restarted its timeout after every wake-up. Wake this waiter
+  // over and over without a unit; it must still give up on time.
+  Semaphore s(0);
+  std::atomic<bool> stop{false};
+  Threads t;
+  t.spawn([&] {
+    while (!stop.load()) {
+      exitleft::parking_lot::unpark_all(&s, exitleft::parking_lot::DEFAULT_UNPARK_TOKEN);
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  const auto start = Clock::now();
+  EXPECT_FALSE(s.try_acquire_for(100ms));
+  const auto elapsed = Clock::now() - start;
+  stop.store(true);
+  t.join();
+  EXPECT_GE(elapsed, 100ms);
+  EXPECT_LT(elapsed, 5s);
+  EXPECT_EQ(s.count(), 0u);
+}
+
+TEST(Semaphore, TimedAcquireWithOtherClocksAndHugeTimeouts) {
+  Semaphore s(0);
+  std::atomic<int> got{0};
+  Threads t;
+  t.spawn([&] { got.fetch_add(s.try_acquire_for(std::chrono::nanoseconds::max())); });
+  t.spawn(
+      [&] { got.fetch_add(s.try_acquire_until(std::chrono::system_clock::time_point::max())); });
+  t.spawn([&] { got.fetch_add(s.try_acquire_until(std::chrono::system_clock::now() + 1h)); });
+  ASSERT_TRUE(until_parked(&s, 3));
+  EXPECT_TRUE(s.release(3));
+  t.join();
+  EXPECT_EQ(got.load(), 3);
+  const auto start = Clock::now();
+  EXPECT_FALSE(s.try_acquire_until(std::chrono::system_clock::now() + 15ms));
+  EXPECT_GE(Clock::now() - start, 14ms);
+}
+
+TEST(Semaphore, ProducersAndConsumersAccountForEveryUnit) {
+  constexpr int kProducers = 3, kConsumers = 3, kPerProducer = 20'000;
+  Semaphore s(0, 64);
+  std::atomic<int> produced{0}, consumed{0}, refused{0};
+  std::atomic<int> producers_left{kProducers};
+  Threads t;
+  for (int p = 0; p < kProducers; ++p) {
+    t.spawn([&] {
+      for (int i = 0; i < kPerProducer;) {
+        if (s.release()) {
+          produced.fetch_add(1);
+          ++i;
+        } else {
+          refused.fetch_add(1);  // at max: retry
+          std::this_thread::yield();
+        }
+      }
+      producers_left.fetch_sub(1);
+    });
+  }
+  for (int c = 0; c < kConsumers; ++c) {
+    t.spawn([&] {
+      for (;;) {
+        if (s.try_acquire_for(std::chrono::microseconds(200))) {
+          consumed.fetch_add(1);
+        } else if (producers_left.load() == 0 && s.count() == 0) {
+          return;
+        }
+      }
+    });
+  }
+  t.join();
+  EXPECT_EQ(produced.load(), kProducers * kPerProducer);
+  EXPECT_EQ(consumed.load(), produced.load());
+  EXPECT_EQ(s.count(), 0u);
+}
+
+TEST(Semaphore, ReleaseAndAcquireAllocateNothing) {
+  Semaphore s(0), done(0);
+  Threads t;
+  t.spawn([&] {
+    for (int i = 0; i < 1000; ++i) s.acquire();
+    done.release();
+  });
+  ASSERT_TRUE(until_parked(&s, 1));
+  exitleft::test::AllocationCounter allocations;
+  for (int i = 0; i < 1000; ++i) {
+    while (!s.release()) std::this_thread::yield();
+    while (s.count() != 0) std::this_thread::yield();
+  }
+  done.acquire();
+  EXPECT_EQ(allocations.count(), 0u);
+}
+
+}  // namespace
