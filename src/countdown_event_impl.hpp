@@ -5,6 +5,7 @@
 
 #include "exitleft/countdown_event.hpp"
 #include "exitleft/detail/broadcast.hpp"
+#include "exitleft/detail/multi_wait.hpp"
 
 namespace exitleft::detail {
 
@@ -18,11 +19,16 @@ bool BasicCountdownEvent<Sync, Spin>::should_park() const noexcept {
 template <class Sync, bool Spin>
 bool BasicCountdownEvent<Sync, Spin>::decrement_slow() {
   bool was_zero = false;
+  bool redo = false;
   const bool reached_zero = broadcast_if<Sync>(
       this,
       [&] {
         std::uint64_t s = state_.load(std::memory_order_relaxed);
         for (;;) {
+          if (s & kMulti) {  // redo under the multi-wait engine, changing nothing here
+            redo = true;
+            return false;
+          }
           const std::uint64_t c = s & kCountMask;
           if (c == 0) {
             was_zero = true;  // thrown below, outside the lock
@@ -38,20 +44,46 @@ bool BasicCountdownEvent<Sync, Spin>::decrement_slow() {
         }
       },
       kTokenBroadcast);
+  if (redo) return decrement_multi();
   if (was_zero) throw_at_zero();
   return reached_zero;
 }
 
 template <class Sync, bool Spin>
+bool BasicCountdownEvent<Sync, Spin>::decrement_multi() {
+  using Engine = MultiWaitEngine<Sync>;
+  switch (multi_engine<Sync>().countdown_decrement(wait_target())) {
+    case Engine::Decrement::AtZero:
+      throw_at_zero();
+    case Engine::Decrement::ReachedZero:
+      return true;
+    case Engine::Decrement::Lowered:
+      break;
+  }
+  return false;
+}
+
+template <class Sync, bool Spin>
 void BasicCountdownEvent<Sync, Spin>::reset_to_zero_slow() noexcept {
+  bool redo = false;
   broadcast_if<Sync>(
       this,
-      [this] {
-        // release: as in decrement(). Storing 0 also clears PARKED: every queued thread wakes.
-        state_.exchange(0, std::memory_order_release);
-        return true;
+      [&] {
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        for (;;) {
+          if (s & kMulti) {
+            redo = true;
+            return false;
+          }
+          // release: as in decrement(). Storing 0 also clears PARKED: every queued thread wakes.
+          if (state_.compare_exchange_weak(s, 0, std::memory_order_release,
+                                           std::memory_order_relaxed)) {
+            return true;
+          }
+        }
       },
       kTokenBroadcast);
+  if (redo) multi_engine<Sync>().countdown_reset(wait_target(), 0);
 }
 
 template <class Sync, bool Spin>
@@ -60,9 +92,18 @@ bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
   // acquire: pairs with the release in decrement() / reset() / the slow paths above.
   std::uint64_t s = state_.load(std::memory_order_acquire);
   for (;;) {
-    if ((s & kCountMask) == 0) return true;
-    if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-    if (!(s & kParked)) {
+    parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
+    if (s & kMulti) {
+      // A multi-object wait is registered: observe, or queue, through the engine.
+      const auto seq = multi_engine<Sync>().single_attempt(wait_target());
+      if (!seq) return true;
+      if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
+      token = static_cast<parking_lot::ParkToken>(*seq);
+    } else if ((s & kCountMask) == 0) {
+      return true;
+    } else if (deadline != kNoDeadline && deadline <= Sync::now()) {
+      return false;
+    } else if (!(s & kParked)) {
       if (Spin && spin.spin()) {
         s = state_.load(std::memory_order_acquire);
         continue;
@@ -80,7 +121,7 @@ bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
           // relaxed: under the bucket lock; only PARKED changes, never the count.
           if (was_last) state_.fetch_and(~kParked, std::memory_order_relaxed);
         },
-        parking_lot::DEFAULT_PARK_TOKEN, deadline);
+        token, deadline);
     if (r.kind == parking_lot::ParkResult::Kind::Unparked && r.token == kTokenBroadcast) {
       return true;
     }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "exitleft/detail/broadcast.hpp"
+#include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/raw_event.hpp"
 
 namespace exitleft::detail {
@@ -30,6 +31,7 @@ bool BasicRawEvent<Sync, Spin>::should_park() const noexcept {
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
   while (observed & kAvailable) {
+    if (observed & kMulti) return multi_engine<Sync>().single_try(wait_target(WaitKind::AutoEvent));
     // acquire: pairs with the release in set_one() / set_one_slow() / set_all().
     if (state_.compare_exchange_weak(observed, static_cast<std::uint8_t>(observed & ~kAvailable),
                                      std::memory_order_acquire, std::memory_order_relaxed)) {
@@ -39,9 +41,14 @@ bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
   return false;
 }
 
+// Inside the lot callbacks below, a MULTI bit that appeared meanwhile means "make no change
+// here": the operation is redone under the multi-wait engine, which serves single waiters and
+// multi-waiters in one FIFO order.
+
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
   for (;;) {
+    if (observed & kMulti) return set_multi(true);
     if (observed & kAvailable) return;  // already set: the event is a boolean, not a counter
     if (!(observed & kParked)) {
       if (try_set_bits(observed, kAvailable, 0)) return;
@@ -49,58 +56,99 @@ void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
     }
     // Someone is parked: hand the signal to the first waiter under its bucket lock (E3), so
     // that the event never becomes available to a thread arriving meanwhile.
-    Sync::unpark_one(this, [this](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
-      if (r.unparked_threads != 0) {
-        if (!r.have_more_threads) clear_parked();
-        return kTokenHandOff;
-      }
-      // PARKED was stale: its waiters timed out, or have not queued yet (they re-check under
-      // this lock and will find the event set), or this is a child process after fork().
-      set_bits_locked(kAvailable, kParked);
-      return parking_lot::DEFAULT_UNPARK_TOKEN;
-    });
-    return;
+    bool redo = false;
+    bool taken = false;
+    Sync::unpark_filter(
+        this,
+        [&](parking_lot::ParkToken) {
+          // relaxed: under the bucket lock.
+          if (taken) return parking_lot::FilterOp::Stop;
+          if (state_.load(std::memory_order_relaxed) & kMulti) {
+            redo = true;
+            return parking_lot::FilterOp::Stop;
+          }
+          taken = true;
+          return parking_lot::FilterOp::Unpark;
+        },
+        [&](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
+          if (r.unparked_threads != 0) {
+            if (!r.have_more_threads) clear_parked();
+            return kTokenHandOff;
+          }
+          // PARKED was stale: its waiters timed out, or have not queued yet (they re-check
+          // under this lock and will find the event set), or this is a child after fork().
+          if (!redo && !set_bits_unless_multi(kAvailable, kParked)) redo = true;
+          return parking_lot::DEFAULT_UNPARK_TOKEN;
+        });
+    if (!redo) return;
+    observed = state_.load(std::memory_order_relaxed);
   }
 }
 
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::set_all_slow(std::uint8_t observed) noexcept {
   for (;;) {
+    if (observed & kMulti) return set_multi(false);
     if ((observed & (kAvailable | kParked)) == kAvailable) return;  // already set, nobody parked
     if (!(observed & kParked)) {
       if (try_set_bits(observed, kAvailable, 0)) return;
       continue;
     }
     // Set and wake as one step under the bucket lock (see detail/broadcast.hpp).
+    bool redo = false;
     broadcast_if<Sync>(
         this,
-        [this] {
-          set_bits_locked(kAvailable, kParked);
-          return true;
+        [&] {
+          if (set_bits_unless_multi(kAvailable, kParked)) return true;
+          redo = true;
+          return false;
         },
         kTokenBroadcast);
-    return;
+    if (!redo) return;
+    observed = state_.load(std::memory_order_relaxed);
   }
 }
 
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::pulse_one_slow() noexcept {
-  Sync::unpark_one(this, [this](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
-    if (r.unparked_threads == 0 || !r.have_more_threads) clear_parked();
-    return kTokenHandOff;
-  });
+  bool redo = false;
+  bool taken = false;
+  Sync::unpark_filter(
+      this,
+      [&](parking_lot::ParkToken) {
+        if (taken) return parking_lot::FilterOp::Stop;
+        // relaxed: under the bucket lock.
+        if (state_.load(std::memory_order_relaxed) & kMulti) {
+          redo = true;
+          return parking_lot::FilterOp::Stop;
+        }
+        taken = true;
+        return parking_lot::FilterOp::Unpark;
+      },
+      [&](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
+        if (r.unparked_threads != 0 ? !r.have_more_threads : !redo) clear_parked();
+        return kTokenHandOff;
+      });
+  if (redo) pulse_multi(true);
 }
 
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::pulse_all_slow() noexcept {
   // Whoever is queued at this moment was parked when the pulse happened: wake them all.
+  bool redo = false;
   broadcast_if<Sync>(
       this,
-      [this] {
+      [&] {
+        // relaxed: under the bucket lock.
+        if (state_.load(std::memory_order_relaxed) & kMulti) {
+          redo = true;
+          return false;
+        }
         clear_parked();
         return true;
       },
       kTokenBroadcast);
+  if (redo) pulse_multi(false);
 }
 
 template <class Sync, bool Spin>
@@ -113,9 +161,12 @@ bool BasicRawEvent<Sync, Spin>::try_set_bits(std::uint8_t& observed, std::uint8_
 }
 
 template <class Sync, bool Spin>
-void BasicRawEvent<Sync, Spin>::set_bits_locked(std::uint8_t set, std::uint8_t clear) noexcept {
+bool BasicRawEvent<Sync, Spin>::set_bits_unless_multi(std::uint8_t set,
+                                                      std::uint8_t clear) noexcept {
   std::uint8_t s = state_.load(std::memory_order_relaxed);
-  while (!try_set_bits(s, set, clear)) {
+  for (;;) {
+    if (s & kMulti) return false;
+    if (try_set_bits(s, set, clear)) return true;
   }
 }
 
@@ -126,20 +177,45 @@ void BasicRawEvent<Sync, Spin>::clear_parked() noexcept {
 }
 
 template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::set_multi(bool one) noexcept {
+  multi_engine<Sync>().event_set(wait_target(one ? WaitKind::AutoEvent : WaitKind::ManualEvent),
+                                 one);
+}
+
+template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::pulse_multi(bool one) noexcept {
+  multi_engine<Sync>().event_pulse(wait_target(one ? WaitKind::AutoEvent : WaitKind::ManualEvent),
+                                   one);
+}
+
+template <class Sync, bool Spin>
+void BasicRawEvent<Sync, Spin>::reset_multi() noexcept {
+  multi_engine<Sync>().event_reset(wait_target(WaitKind::AutoEvent));
+}
+
+template <class Sync, bool Spin>
 template <bool Consume>
 bool BasicRawEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
   BasicSpinWait<Sync> spin;
   // acquire: pairs with the release in set_one() / set_all() (used when !Consume).
   std::uint8_t s = state_.load(std::memory_order_acquire);
   for (;;) {
-    if (s & kAvailable) {
+    parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
+    if (s & kMulti) {
+      // A multi-object wait is registered: take the signal, or queue, through the engine.
+      const auto seq = multi_engine<Sync>().single_attempt(
+          wait_target(Consume ? WaitKind::AutoEvent : WaitKind::ManualEvent));
+      if (!seq) return true;
+      if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
+      token = static_cast<parking_lot::ParkToken>(*seq);
+    } else if (s & kAvailable) {
       if constexpr (!Consume) return true;
       if (consume(s)) return true;
       s = state_.load(std::memory_order_acquire);
       continue;
-    }
-    if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-    if (!(s & kParked)) {
+    } else if (deadline != kNoDeadline && deadline <= Sync::now()) {
+      return false;
+    } else if (!(s & kParked)) {
       // Nobody is parked: spin a little, a set may be moments away. (With waiters parked a set
       // goes to them first, so spinning would not help.)
       if (Spin && spin.spin()) {
@@ -153,6 +229,7 @@ bool BasicRawEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
         continue;
       }
     }
+    // The park token orders this waiter among multi-object waits (multi_wait.hpp).
     const parking_lot::ParkResult r = Sync::park(
         this, [this] { return should_park(); }, [] {},
         [this](const void*, bool was_last) {
@@ -160,7 +237,7 @@ bool BasicRawEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
           // stored 0 here and erased it).
           if (was_last) clear_parked();
         },
-        parking_lot::DEFAULT_PARK_TOKEN, deadline);
+        token, deadline);
     if (r.kind == parking_lot::ParkResult::Kind::Unparked &&
         (r.token == kTokenHandOff || r.token == kTokenBroadcast)) {
       return true;  // a hand-off is ours already; a broadcast is what wait_all waits for

@@ -7,6 +7,7 @@
 // to them first, in FIFO order.
 #pragma once
 
+#include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/semaphore.hpp"
 
 namespace exitleft::detail {
@@ -20,19 +21,33 @@ bool BasicSemaphore<Sync, Spin>::should_park() const noexcept {
 
 template <class Sync, bool Spin>
 bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
+  if (state_.load(std::memory_order_relaxed) & kMulti) {
+    return multi_engine<Sync>().semaphore_release(wait_target(), n);
+  }
   bool released = true;
+  bool redo = false;       // MULTI appeared before anything changed: redo under the engine
+  bool saw_multi = false;  // MULTI appeared after units were handed out: let the engine look
   std::uint32_t to_wake = n;
   Sync::unpark_filter(
       this,
       [&](parking_lot::ParkToken) {
         if (to_wake == 0) return parking_lot::FilterOp::Stop;
+        // relaxed: under the bucket lock.
+        if (to_wake == n && (state_.load(std::memory_order_relaxed) & kMulti)) {
+          redo = true;
+          return parking_lot::FilterOp::Stop;
+        }
         --to_wake;
         return parking_lot::FilterOp::Unpark;
       },
       [&](parking_lot::UnparkResult r) {
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        if (r.unparked_threads == 0 && (redo || (s & kMulti))) {
+          redo = true;
+          return kTokenHandOff;
+        }
         // Each woken thread got one unit directly; the rest goes to the count.
         const std::uint64_t rest = n - r.unparked_threads;
-        std::uint64_t s = state_.load(std::memory_order_relaxed);
         for (;;) {
           if (rest > max_ - count_of(s)) {
             // Only possible when nobody was queued (then the count may have grown since the
@@ -45,11 +60,15 @@ bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
           // release: pairs with the acquire in try_acquire().
           if (state_.compare_exchange_weak(s, next, std::memory_order_release,
                                            std::memory_order_relaxed)) {
+            saw_multi = (next & kMulti) != 0 && rest != 0;
             break;
           }
         }
         return kTokenHandOff;
       });
+  if (redo) return multi_engine<Sync>().semaphore_release(wait_target(), n);
+  // Units added while a multi-waiter registered: let the engine hand them out.
+  if (saw_multi) multi_engine<Sync>().semaphore_release(wait_target(), 0);
   return released;
 }
 
@@ -58,16 +77,23 @@ bool BasicSemaphore<Sync, Spin>::acquire_slow(SteadyTime deadline) noexcept {
   BasicSpinWait<Sync> spin;
   std::uint64_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
-    if (count_of(s) != 0) {
+    parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
+    if (s & kMulti) {
+      // A multi-object wait is registered: take a unit, or queue, through the engine.
+      const auto seq = multi_engine<Sync>().single_attempt(wait_target());
+      if (!seq) return true;
+      if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
+      token = static_cast<parking_lot::ParkToken>(*seq);
+    } else if (count_of(s) != 0) {
       // acquire: pairs with the release in release() / release_slow().
       if (state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
         return true;
       }
       continue;
-    }
-    if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-    if (!(s & kParked)) {
+    } else if (deadline != kNoDeadline && deadline <= Sync::now()) {
+      return false;
+    } else if (!(s & kParked)) {
       if (Spin && spin.spin()) {
         s = state_.load(std::memory_order_relaxed);
         continue;
@@ -84,7 +110,7 @@ bool BasicSemaphore<Sync, Spin>::acquire_slow(SteadyTime deadline) noexcept {
           // relaxed: under the bucket lock; only PARKED changes, never the count.
           if (was_last) state_.fetch_and(~kParked, std::memory_order_relaxed);
         },
-        parking_lot::DEFAULT_PARK_TOKEN, deadline);
+        token, deadline);
     if (r.kind == parking_lot::ParkResult::Kind::Unparked && r.token == kTokenHandOff) {
       return true;  // the releaser handed us a unit; it never touched the count
     }

@@ -8,6 +8,8 @@
 
 #include "exitleft/detail/std_sync.hpp"
 #include "src/countdown_event_impl.hpp"
+#include "src/lot_mutex_impl.hpp"
+#include "src/multi_wait_impl.hpp"
 #include "src/raw_event_impl.hpp"
 #include "src/semaphore_impl.hpp"
 
@@ -37,6 +39,18 @@ struct CountingSync : exitleft::detail::StdSync {
     return StdSync::unpark_filter(std::forward<Args>(args)...);
   }
 };
+
+}  // namespace
+
+// The multi-object wait engine these instantiations refer to (unused here: nothing multi-waits).
+template <>
+exitleft::detail::MultiWaitEngine<CountingSync>&
+exitleft::detail::multi_engine<CountingSync>() noexcept {
+  static MultiWaitEngine<CountingSync> engine;
+  return engine;
+}
+
+namespace {
 
 using Event = exitleft::detail::BasicRawEvent<CountingSync>;
 using Sem = exitleft::detail::BasicSemaphore<CountingSync>;

@@ -21,6 +21,7 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/detail/std_sync.hpp"
 #include "exitleft/detail/wake_tokens.hpp"
 #include "exitleft/export.hpp"
@@ -29,12 +30,14 @@ namespace exitleft {
 namespace detail {
 
 // Written against a sync policy (std_sync.hpp); slow paths in src/countdown_event_impl.hpp.
-// The state word holds the count (low 63 bits) and a PARKED flag (bit 63).
+// The state word holds the count (low 62 bits), a MULTI flag (bit 62: a multi-object wait is
+// registered, multi_wait.hpp) and a PARKED flag (bit 63).
 template <class Sync, bool Spin = true>
 class BasicCountdownEvent {
  public:
   static constexpr std::uint64_t kParked = std::uint64_t{1} << 63;
-  static constexpr std::uint64_t kCountMask = kParked - 1;
+  static constexpr std::uint64_t kMulti = std::uint64_t{1} << 62;
+  static constexpr std::uint64_t kCountMask = kMulti - 1;
   static constexpr std::size_t kMaxCount =
       kCountMask < SIZE_MAX ? static_cast<std::size_t>(kCountMask) : SIZE_MAX;
 
@@ -45,6 +48,7 @@ class BasicCountdownEvent {
   bool decrement() {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
+      if (s & kMulti) return decrement_multi();
       const std::uint64_t c = s & kCountMask;
       if (c == 0) throw_at_zero();
       // Reaching 0 with waiters parked: under the lot's bucket lock (detail/broadcast.hpp).
@@ -61,9 +65,11 @@ class BasicCountdownEvent {
   void increment(std::size_t n = 1) {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
-      if (n > kCountMask - (s & kCountMask)) {
-        throw std::overflow_error("exitleft::CountdownEvent::increment: the count overflows");
+      if (s & kMulti) {
+        if (!multi_engine<Sync>().countdown_increment(wait_target(), n)) throw_overflow();
+        return;
       }
+      if (n > kCountMask - (s & kCountMask)) throw_overflow();
       // relaxed: raising the count publishes nothing; waiters keep waiting.
       if (state_.compare_exchange_weak(s, s + n, std::memory_order_relaxed)) return;
     }
@@ -73,6 +79,7 @@ class BasicCountdownEvent {
     const std::uint64_t target = checked(count);
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
+      if (s & kMulti) return multi_engine<Sync>().countdown_reset(wait_target(), target);
       if (target == 0 && (s & kParked)) return reset_to_zero_slow();
       // release: as in decrement().
       if (state_.compare_exchange_weak(s, target | (s & kParked), std::memory_order_release,
@@ -85,6 +92,9 @@ class BasicCountdownEvent {
   std::size_t count() const noexcept {
     return static_cast<std::size_t>(state_.load(std::memory_order_relaxed) & kCountMask);
   }
+
+  // What a multi-object wait needs to know of this countdown (wait.hpp).
+  WaitTarget<Sync> wait_target() noexcept { return {WaitKind::Countdown, this, &state_, 0}; }
 
   bool try_wait() const noexcept {
     // acquire: pairs with the release in decrement() / reset().
@@ -112,7 +122,11 @@ class BasicCountdownEvent {
   [[noreturn]] static void throw_at_zero() {
     throw std::logic_error("exitleft::CountdownEvent::decrement: the count is already 0");
   }
+  [[noreturn]] static void throw_overflow() {
+    throw std::overflow_error("exitleft::CountdownEvent::increment: the count overflows");
+  }
   bool decrement_slow();
+  bool decrement_multi();
   void reset_to_zero_slow() noexcept;
   bool wait_slow(SteadyTime deadline) noexcept;
   bool should_park() const noexcept;

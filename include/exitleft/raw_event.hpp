@@ -30,6 +30,7 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/detail/std_sync.hpp"
 #include "exitleft/detail/wake_tokens.hpp"
 #include "exitleft/export.hpp"
@@ -46,6 +47,7 @@ class BasicRawEvent {
  public:
   static constexpr std::uint8_t kAvailable = 1;
   static constexpr std::uint8_t kParked = 2;
+  static constexpr std::uint8_t kMulti = 4;  // a multi-object wait is registered (multi_wait.hpp)
 
   constexpr explicit BasicRawEvent(bool set = false) noexcept : state_(set ? kAvailable : 0) {}
   BasicRawEvent(const BasicRawEvent&) = delete;
@@ -61,27 +63,20 @@ class BasicRawEvent {
     if (!try_set(expected)) set_all_slow(expected);
   }
 
-  // relaxed: unsetting publishes nothing.
   void reset() noexcept {
-    state_.fetch_and(static_cast<std::uint8_t>(~kAvailable), std::memory_order_relaxed);
-  }
-
-  void pulse_one() noexcept {
-    // The RMW reads the latest state, so a waiter that announced itself (set PARKED) before this
-    // pulse is seen. relaxed: the lot's bucket lock orders the rest.
-    if (state_.fetch_and(static_cast<std::uint8_t>(~kAvailable), std::memory_order_relaxed) &
-        kParked) {
-      pulse_one_slow();
+    std::uint8_t s = state_.load(std::memory_order_relaxed);
+    while (s & kAvailable) {
+      if (s & kMulti) return reset_multi();
+      // relaxed: unsetting publishes nothing.
+      if (state_.compare_exchange_weak(s, static_cast<std::uint8_t>(s & ~kAvailable),
+                                       std::memory_order_relaxed)) {
+        return;
+      }
     }
   }
 
-  void pulse_all() noexcept {
-    // relaxed: as in pulse_one().
-    if (state_.fetch_and(static_cast<std::uint8_t>(~kAvailable), std::memory_order_relaxed) &
-        kParked) {
-      pulse_all_slow();
-    }
-  }
+  void pulse_one() noexcept { pulse(true); }
+  void pulse_all() noexcept { pulse(false); }
 
   bool try_wait_one() noexcept {
     std::uint8_t expected = kAvailable;
@@ -105,6 +100,10 @@ class BasicRawEvent {
            wait_until_time_point(when, [this](SteadyTime d) { return wait_one_slow(d); });
   }
 
+  // What a multi-object wait needs to know of this event (wait.hpp): `kind` says whether it is
+  // waited on as an auto-reset (consuming) or a manual-reset (observing) event.
+  WaitTarget<Sync> wait_target(WaitKind kind) noexcept { return {kind, this, &state_, 0}; }
+
   bool is_set() const noexcept {
     // acquire: pairs with the release in set_one() / set_all().
     return (state_.load(std::memory_order_acquire) & kAvailable) != 0;
@@ -123,6 +122,20 @@ class BasicRawEvent {
   }
 
  private:
+  void pulse(bool one) noexcept {
+    // The RMW reads the latest state, so a waiter that announced itself (set PARKED) before this
+    // pulse is seen. relaxed: the lot's bucket lock orders the rest.
+    std::uint8_t s = state_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (s & kMulti) return pulse_multi(one);
+      if (state_.compare_exchange_weak(s, static_cast<std::uint8_t>(s & ~kAvailable),
+                                       std::memory_order_relaxed)) {
+        break;
+      }
+    }
+    if (s & kParked) one ? pulse_one_slow() : pulse_all_slow();
+  }
+
   // The fast path of set_one() and set_all(): unset and nobody parked → set.
   bool try_set(std::uint8_t& expected) noexcept {
     // release: pairs with the acquire in try_wait_one() / consume() / is_set().
@@ -139,8 +152,12 @@ class BasicRawEvent {
   void pulse_one_slow() noexcept;
   void pulse_all_slow() noexcept;
   bool try_set_bits(std::uint8_t& observed, std::uint8_t set, std::uint8_t clear) noexcept;
-  void set_bits_locked(std::uint8_t set, std::uint8_t clear) noexcept;
+  bool set_bits_unless_multi(std::uint8_t set, std::uint8_t clear) noexcept;
   void clear_parked() noexcept;
+  // The operations of an event with a multi-object wait registered go through the engine.
+  void set_multi(bool one) noexcept;
+  void pulse_multi(bool one) noexcept;
+  void reset_multi() noexcept;
   bool consume(std::uint8_t observed) noexcept;
   template <bool Consume>
   bool wait_slow(SteadyTime deadline) noexcept;  // wait_one (Consume) or wait_all

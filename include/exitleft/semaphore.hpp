@@ -20,6 +20,7 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/detail/std_sync.hpp"
 #include "exitleft/detail/wake_tokens.hpp"
 #include "exitleft/export.hpp"
@@ -28,12 +29,14 @@ namespace exitleft {
 namespace detail {
 
 // Written against a sync policy (std_sync.hpp) so that tests/model/ checks the same code; slow
-// paths in src/semaphore_impl.hpp. The state word holds the count (low 32 bits) and a PARKED
-// flag (bit 32). While PARKED is set the count is 0: every release then goes through the lot.
+// paths in src/semaphore_impl.hpp. The state word holds the count (low 32 bits), a PARKED flag
+// (bit 32; while it is set the count is 0 and every release goes through the lot) and a MULTI
+// flag (bit 33: a multi-object wait is registered, multi_wait.hpp).
 template <class Sync, bool Spin = true>
 class BasicSemaphore {
  public:
   static constexpr std::uint64_t kParked = std::uint64_t{1} << 32;
+  static constexpr std::uint64_t kMulti = std::uint64_t{1} << 33;
   static constexpr std::uint64_t kCountMask = kParked - 1;
 
   explicit BasicSemaphore(std::uint32_t initial,
@@ -46,7 +49,7 @@ class BasicSemaphore {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
       if (n > max_ - count_of(s)) return false;  // count + n > max, without overflow
-      if (s & kParked) return release_slow(n);
+      if (s & (kParked | kMulti)) return release_slow(n);
       // release: pairs with the acquire in try_acquire() / acquire_slow().
       if (state_.compare_exchange_weak(s, s + n, std::memory_order_release,
                                        std::memory_order_relaxed)) {
@@ -58,6 +61,7 @@ class BasicSemaphore {
   bool try_acquire() noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     while (count_of(s) != 0) {
+      if (s & kMulti) return multi_engine<Sync>().single_try(wait_target());
       // acquire: pairs with the release in release() / release_slow().
       if (state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
@@ -83,6 +87,9 @@ class BasicSemaphore {
     return count_of(state_.load(std::memory_order_relaxed));  // relaxed: a snapshot
   }
   std::uint32_t max() const noexcept { return max_; }
+
+  // What a multi-object wait needs to know of this semaphore (wait.hpp).
+  WaitTarget<Sync> wait_target() noexcept { return {WaitKind::Semaphore, this, &state_, max_}; }
 
  private:
   static std::uint64_t checked(std::uint32_t initial, std::uint32_t max) {

@@ -1,0 +1,59 @@
+// The process-wide multi-object wait engine, and wait_any / wait_all's checks of their
+// arguments.
+#include <stdexcept>
+
+#include "exitleft/wait.hpp"
+#include "platform/wait_on_address.hpp"
+#include "src/multi_wait_impl.hpp"
+
+namespace exitleft::detail {
+
+template class MultiWaitEngine<StdSync>;
+
+template <>
+MultiWaitEngine<StdSync>& multi_engine<StdSync>() noexcept {
+  // Never destroyed: threads may wait while static destructors run at exit.
+  static MultiWaitEngine<StdSync>* const engine = [] {
+    auto* e = new MultiWaitEngine<StdSync>();
+    platform::register_fork_handlers(nullptr, nullptr,
+                                     [] { multi_engine<StdSync>().reset_after_fork(); });
+    return e;
+  }();
+  return *engine;
+}
+
+namespace {
+
+// Copies the targets into `out` after checking the SPEC's rules.
+std::span<const WaitTarget<StdSync>> checked(std::span<const WaitableRef> objects, bool all,
+                                             WaitTarget<StdSync> (&out)[kMaxWaitObjects]) {
+  if (objects.empty()) throw std::invalid_argument("exitleft::wait: no objects to wait for");
+  if (objects.size() > kMaxWaitObjects) {
+    throw std::invalid_argument("exitleft::wait: more than 64 objects");
+  }
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    out[i] = objects[i].target();
+    if (!all) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (out[j].key == out[i].key) {
+        throw std::invalid_argument("exitleft::wait_all: the same object appears twice");
+      }
+    }
+  }
+  return {out, objects.size()};
+}
+
+}  // namespace
+
+std::optional<std::size_t> wait_any_until_steady(std::span<const WaitableRef> objects,
+                                                 SteadyTime deadline) {
+  WaitTarget<StdSync> targets[kMaxWaitObjects];
+  return multi_engine<StdSync>().wait(checked(objects, false, targets), false, deadline);
+}
+
+bool wait_all_until_steady(std::span<const WaitableRef> objects, SteadyTime deadline) {
+  WaitTarget<StdSync> targets[kMaxWaitObjects];
+  return multi_engine<StdSync>().wait(checked(objects, true, targets), true, deadline).has_value();
+}
+
+}  // namespace exitleft::detail
