@@ -12,7 +12,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ostream>
 #include <source_location>
+#include <type_traits>
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/parking_lot.hpp"
@@ -127,19 +129,44 @@ class Atomic {
   mutable rl::atomic<T> a_;
 };
 
+// rl::var<T> writes every value it records into the execution history, so it only compiles
+// for a T that an std::ostream can print. Other types (Bucket::fair_deadline, a
+// steady_clock::time_point) are stored wrapped in this.
+template <class T>
+struct Printable {
+  T value;
+  friend std::ostream& operator<<(std::ostream& os, const Printable& p) {
+    if constexpr (requires { p.value.time_since_epoch().count(); }) {
+      return os << p.value.time_since_epoch().count() << " ticks";
+    } else {
+      return os << "(unprintable)";
+    }
+  }
+};
+
 // A plain variable: Relacy reports any access that races (is not ordered by happens-before).
 template <class T>
 class Var {
+  static constexpr bool kPrintable = requires(std::ostream& os, const T& v) { os << v; };
+  using Stored = std::conditional_t<kPrintable, T, Printable<T>>;
+
  public:
-  Var() : v_(T{}) {}
-  explicit Var(T value) : v_(value) {}
+  Var() : v_(Stored{T{}}) {}
+  explicit Var(T value) : v_(Stored{value}) {}
   Var(const Var&) = delete;
   Var& operator=(const Var&) = delete;
-  T load(Loc loc = Loc::current()) const { return const_cast<rl::var<T>&>(v_)(info(loc)).load(); }
-  void store(T value, Loc loc = Loc::current()) { v_(info(loc)).store(value); }
+  T load(Loc loc = Loc::current()) const {
+    const Stored s = const_cast<rl::var<Stored>&>(v_)(info(loc)).load();
+    if constexpr (kPrintable) {
+      return s;
+    } else {
+      return s.value;
+    }
+  }
+  void store(T value, Loc loc = Loc::current()) { v_(info(loc)).store(Stored{value}); }
 
  private:
-  rl::var<T> v_;
+  rl::var<Stored> v_;
 };
 
 struct RelacySync;

@@ -1,0 +1,188 @@
+// The harness of every Relacy model program: a list of named cases, each a Relacy test suite
+// run with a chosen scheduler, and each either a correct model that must pass or a model with a
+// seeded bug that Relacy must catch (a model checker that finds nothing proves nothing until it
+// is seen to find the bugs it should).
+//
+//   int main(int argc, char** argv) {
+//     using namespace exitleft::model;
+//     return run_models(argc, argv, {
+//         expect_pass<NoLostWakeup>("lot.no_lost_wakeup", bounded(2)),
+//         expect_fail<ValidateOutsideLock>("seeded.validate_outside_lock",
+//                                          rl::test_result_deadlock, randomly(100'000)),
+//     });
+//   }
+//
+// One line per case: name, scheduler, iterations, result, time. The program exits nonzero if a
+// correct model fails (Relacy's execution history of the failing iteration is printed: it is
+// the debugging aid) or if a seeded bug is not caught, or is caught as a different failure than
+// the one it seeds (whose history is printed too). Relacy's output for seeded bugs that are
+// caught as expected is silenced.
+//
+// Arguments: substrings; only cases whose name contains one of them run. `--list` lists the
+// cases.
+//
+// This header includes relacy_sync.hpp: include it first in a model program.
+#pragma once
+
+// Standard headers the harness needs, before relacy.hpp defines its `new`/`delete` macros.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tests/model/relacy_sync.hpp"
+
+namespace exitleft::model {
+
+// How Relacy searches one case.
+struct Schedule {
+  rl::scheduler_type_e type = rl::sched_random;
+  // sched_random: how many iterations. The tree searches (sched_bound, sched_full) run until
+  // they have explored every schedule within their bound, and ignore it.
+  rl::iteration_t iterations = 0;
+  unsigned context_bound = 0;  // sched_bound: preemptions per iteration
+  // Scheduling points per iteration before Relacy reports a livelock. The word lock's spinning
+  // (every pause is a yield) and timed waits that may time out over and over make iterations
+  // long; a genuine livelock still exceeds any limit.
+  unsigned depth_limit = 20'000;
+
+  std::string describe() const {
+    switch (type) {
+      case rl::sched_random:
+        return "random";
+      case rl::sched_bound:
+        return "bound(" + std::to_string(context_bound) + ")";
+      case rl::sched_full:
+        return "full";
+      default:
+        return "?";
+    }
+  }
+};
+
+// `iterations` random schedules.
+inline Schedule randomly(rl::iteration_t iterations) {
+  return {rl::sched_random, iterations, 0, Schedule{}.depth_limit};
+}
+// Every schedule with at most `context_bound` preemptions (and every choice of value read,
+// time-out and spurious wake-up along them): exhaustive within the bound.
+inline Schedule bounded(unsigned context_bound) {
+  return {rl::sched_bound, 0, context_bound, Schedule{}.depth_limit};
+}
+// Every schedule. Only for tiny models without loops: spurious wake-ups and spinning make the
+// tree of most models unbounded.
+inline Schedule exhaustive() {
+  return {rl::sched_full, 0, 0, Schedule{}.depth_limit};
+}
+
+struct ModelCase {
+  std::string name;
+  bool must_pass = true;
+  rl::test_result_e seeded = rl::test_result_success;  // the failure a seeded bug must cause
+  Schedule schedule;
+  bool (*simulate)(rl::test_params&) = nullptr;
+};
+
+template <class Suite>
+ModelCase expect_pass(std::string name, Schedule schedule) {
+  return {std::move(name), true, rl::test_result_success, schedule, &rl::simulate<Suite>};
+}
+
+// `Suite` carries a seeded bug; Relacy must report it as `failure` (a deadlock, a data race, a
+// failed assertion, ...).
+template <class Suite>
+ModelCase expect_fail(std::string name, rl::test_result_e failure, Schedule schedule) {
+  return {std::move(name), false, failure, schedule, &rl::simulate<Suite>};
+}
+
+namespace harness_detail {
+
+inline bool selected(const ModelCase& c, int argc, char** argv) {
+  bool any_filter = false;
+  for (int i = 1; i < argc; ++i) {
+    if (argv[i][0] == '-') continue;
+    any_filter = true;
+    if (c.name.find(argv[i]) != std::string::npos) return true;
+  }
+  return !any_filter;
+}
+
+// Runs one case; prints its line (and Relacy's report when it is needed). True if as expected.
+inline bool run_case(const ModelCase& c) {
+  rl::ostringstream relacy_output;  // raw_allocator: safe to grow while Relacy runs
+  rl::ostringstream progress;       // discarded
+  rl::test_params params;
+  params.search_type = c.schedule.type;
+  params.iteration_count = c.schedule.iterations;
+  params.context_bound = c.schedule.context_bound;
+  params.execution_depth_limit = c.schedule.depth_limit;
+  params.output_stream = &relacy_output;
+  params.progress_stream = &progress;
+
+  // Announced first: a case that runs too long is then named by ctest's output when its
+  // TIMEOUT kills the program.
+  std::printf("[ RUN  ] %s\n", c.name.c_str());
+  std::fflush(stdout);
+  const auto start = std::chrono::steady_clock::now();
+  c.simulate(params);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+
+  const rl::test_result_e expected = c.must_pass ? rl::test_result_success : c.seeded;
+  const bool as_expected = params.test_result == expected;
+  // Relacy's stop_iteration is the number of iterations explored, or the index of the failing
+  // one.
+  const bool failed = params.test_result != rl::test_result_success;
+  const unsigned long long iterations = params.stop_iteration + (failed ? 1 : 0);
+  std::string result = rl::test_result_str(params.test_result);
+  if (!c.must_pass && as_expected) result += " (seeded)";
+  std::printf("[%s] %-40s %-4s %-9s %10llu iterations  %-26s %7lld ms\n",
+              as_expected ? "  OK  " : "FAILED", c.name.c_str(), c.must_pass ? "pass" : "bug",
+              c.schedule.describe().c_str(), iterations, result.c_str(),
+              static_cast<long long>(ms));
+  if (!as_expected) {
+    if (!failed) {
+      std::printf("    the seeded bug (%s) was not caught\n", rl::test_result_str(expected));
+    } else {
+      if (!c.must_pass) {
+        std::printf("    the seeded bug should cause %s\n", rl::test_result_str(expected));
+      }
+      std::printf("---- Relacy's report ----\n%s---- end of Relacy's report ----\n",
+                  relacy_output.str().c_str());
+    }
+  }
+  std::fflush(stdout);
+  return as_expected;
+}
+
+}  // namespace harness_detail
+
+inline int run_models(int argc, char** argv, std::initializer_list<ModelCase> cases) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--list") == 0) {
+      for (const ModelCase& c : cases) std::printf("%s\n", c.name.c_str());
+      return 0;
+    }
+  }
+  int run = 0;
+  int failed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (const ModelCase& c : cases) {
+    if (!harness_detail::selected(c, argc, argv)) continue;
+    ++run;
+    if (!harness_detail::run_case(c)) ++failed;
+  }
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+  std::printf("%d case(s), %d failed, %.1f s\n", run, failed, seconds.count());
+  if (run == 0) {
+    std::printf("no case matches the arguments\n");
+    return 1;
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace exitleft::model
