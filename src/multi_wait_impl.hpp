@@ -248,6 +248,13 @@ void MultiWaitEngine<Sync>::release_records(Record* wake) noexcept {
 template <class Sync>
 std::optional<std::size_t> MultiWaitEngine<Sync>::wait(std::span<const Target> targets, bool all,
                                                        SteadyTime deadline) noexcept {
+  if (!all) {
+    // A wait-any that can be satisfied at once needs no registration: take the lowest index
+    // that is signalled, each object through its own lock-free path.
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      if (quick_take(targets[i])) return i;
+    }
+  }
   Record r;
   r.all = all;
   r.count = targets.size();
@@ -400,6 +407,45 @@ bool MultiWaitEngine<Sync>::single_try(const Target& t) noexcept {
   if (!signalled(t)) return false;
   consume(t);
   return true;
+}
+
+template <class Sync>
+bool MultiWaitEngine<Sync>::quick_take(const Target& t) noexcept {
+  using namespace multi_bits;
+  switch (t.kind) {
+    case WaitKind::ManualEvent:
+      // acquire: pairs with the release that set it.
+      return event_word<Sync>(t).load(std::memory_order_acquire) & Event<Sync>::kAvailable;
+    case WaitKind::Countdown:
+      return (word64<Sync>(t).load(std::memory_order_acquire) & Countdown<Sync>::kCountMask) == 0;
+    case WaitKind::AutoEvent: {
+      auto& w = event_word<Sync>(t);
+      std::uint8_t s = w.load(std::memory_order_relaxed);
+      while (s & Event<Sync>::kAvailable) {
+        if (s & Event<Sync>::kMulti) return single_try(t);
+        // acquire: pairs with the release that set it.
+        if (w.compare_exchange_weak(s, static_cast<std::uint8_t>(s & ~Event<Sync>::kAvailable),
+                                    std::memory_order_acquire, std::memory_order_relaxed)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    case WaitKind::Semaphore: {
+      auto& w = word64<Sync>(t);
+      std::uint64_t s = w.load(std::memory_order_relaxed);
+      while (s & Sem<Sync>::kCountMask) {
+        if (s & Sem<Sync>::kMulti) return single_try(t);
+        // acquire: pairs with the release that added the unit.
+        if (w.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
+                                    std::memory_order_relaxed)) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+  return false;
 }
 
 template <class Sync>

@@ -90,6 +90,9 @@ class MultiWaitEngine {
   std::optional<std::uint64_t> single_attempt(const Target& t) noexcept;
   // try_wait / try_acquire of a consuming object.
   bool single_try(const Target& t) noexcept;
+  // Takes (or observes) `t`'s signal without the engine lock if the object has no multi-waiter;
+  // through single_try() if it has one. False if it is not signalled.
+  bool quick_take(const Target& t) noexcept;
 
   // In a child process after fork(): the parent's other threads (and their records) are gone.
   void reset_after_fork() noexcept;
