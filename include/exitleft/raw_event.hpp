@@ -1,8 +1,10 @@
 // exitleft::RawEvent — the one-byte event both AutoResetEvent and ManualResetEvent are built on.
 //
 // What it guarantees:
-// - The state is one atomic byte: an AVAILABLE bit (the event is set) and a PARKED bit (some
-//   thread may be parked on the event's address in the parking lot).
+// - The state is one atomic byte: an AVAILABLE bit (the event is set), a PARKED bit (some
+//   thread may be parked on the event's address in the parking lot) and a MULTI bit (a
+//   wait_any / wait_all is registered on it: its operations then go through the multi-wait
+//   engine, see detail/multi_wait.hpp).
 // - set_one() hands the signal directly to the first parked waiter (FIFO): that waiter's
 //   wait_one() returns true and no thread arriving later can steal the signal. With nobody
 //   parked it leaves the event set, once (a boolean: extra sets saturate).
