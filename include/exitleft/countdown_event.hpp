@@ -1,17 +1,18 @@
-// exitleft::CountdownEvent — a reusable latch: signalled while its count is 0.
-//
-// What it guarantees:
-// - decrement() lowers the count by one and returns true if this call reached 0, which wakes
-//   every waiter. At 0 it throws std::logic_error and changes nothing.
-// - increment(n) raises the count; from 0 the event becomes unset again (rsevents-extra's
-//   CountdownEvent stays set there). reset(count) sets the count; reset(0) releases every
-//   waiter, reset(n > 0) unsets. A count that would pass kMaxCount throws std::overflow_error.
-// - wait() returns once the count is 0; waits observe, they never change the count. The change
-//   that reaches 0 and the wake-up of the threads waiting at that moment are one step: they
-//   return true even if the count rises again at once, and a thread that starts waiting after it
-//   rose is not woken by it. Timeouts follow SPEC "Time".
-// - No wake-up is lost; uncontended decrement(), increment() and try_wait() are one atomic
-//   operation (try_wait a load) and make no system call.
+/// @file
+/// exitleft::CountdownEvent — a reusable latch: signalled while its count is 0.
+///
+/// What it guarantees:
+/// - decrement() lowers the count by one and returns true if this call reached 0, which wakes
+///   every waiter. At 0 it throws std::logic_error and changes nothing.
+/// - increment(n) raises the count; from 0 the event becomes unset again (rsevents-extra's
+///   CountdownEvent stays set there). reset(count) sets the count; reset(0) releases every
+///   waiter, reset(n > 0) unsets. A count that would pass kMaxCount throws std::overflow_error.
+/// - wait() returns once the count is 0; waits observe, they never change the count. The change
+///   that reaches 0 and the wake-up of the threads waiting at that moment are one step: they
+///   return true even if the count rises again at once, and a thread that starts waiting after it
+///   rose is not woken by it. Timeouts follow SPEC "Time".
+/// - No wake-up is lost; uncontended decrement(), increment() and try_wait() are one atomic
+///   operation (try_wait a load) and make no system call.
 #pragma once
 
 #include <chrono>
@@ -29,22 +30,29 @@
 namespace exitleft {
 namespace detail {
 
+/// The state machine of CountdownEvent, written against a sync policy (the members are
+/// CountdownEvent's API).
+//
 // Written against a sync policy (std_sync.hpp); slow paths in src/countdown_event_impl.hpp.
 // The state word holds the count (low 62 bits), a MULTI flag (bit 62: a multi-object wait is
 // registered, multi_wait.hpp) and a PARKED flag (bit 63).
 template <class Sync, bool Spin = true>
 class BasicCountdownEvent {
  public:
-  static constexpr std::uint64_t kParked = std::uint64_t{1} << 63;
-  static constexpr std::uint64_t kMulti = std::uint64_t{1} << 62;
-  static constexpr std::uint64_t kCountMask = kMulti - 1;
+  static constexpr std::uint64_t kParked = std::uint64_t{1} << 63;  ///< state bit
+  static constexpr std::uint64_t kMulti = std::uint64_t{1} << 62;   ///< state bit
+  static constexpr std::uint64_t kCountMask = kMulti - 1;           ///< the count's bits
+  /// The largest count (2^62 - 1 where size_t has 64 bits).
   static constexpr std::size_t kMaxCount =
       kCountMask < SIZE_MAX ? static_cast<std::size_t>(kCountMask) : SIZE_MAX;
 
+  /// A latch at `initial` (0: signalled). @throws std::overflow_error above kMaxCount.
   explicit BasicCountdownEvent(std::size_t initial) : state_(checked(initial)) {}
   BasicCountdownEvent(const BasicCountdownEvent&) = delete;
   BasicCountdownEvent& operator=(const BasicCountdownEvent&) = delete;
 
+  /// Lowers the count by one. @return true if this call reached 0 (every waiter wakes).
+  /// @throws std::logic_error if the count is already 0 (nothing changes).
   bool decrement() {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
@@ -62,6 +70,8 @@ class BasicCountdownEvent {
     }
   }
 
+  /// Raises the count by `n`; from 0 the event becomes unset.
+  /// @throws std::overflow_error past kMaxCount (nothing changes).
   void increment(std::size_t n = 1) {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
@@ -75,6 +85,7 @@ class BasicCountdownEvent {
     }
   }
 
+  /// Sets the count: reset(0) releases every waiter, reset(n > 0) unsets.
   void reset(std::size_t count) {
     const std::uint64_t target = checked(count);
     std::uint64_t s = state_.load(std::memory_order_relaxed);
@@ -89,24 +100,29 @@ class BasicCountdownEvent {
     }
   }
 
+  /// A snapshot of the count.
   std::size_t count() const noexcept {
     return static_cast<std::size_t>(state_.load(std::memory_order_relaxed) & kCountMask);
   }
 
-  // What a multi-object wait needs to know of this countdown (wait.hpp).
+  /// What a multi-object wait needs to know of this countdown (wait.hpp).
   WaitTarget<Sync> wait_target() noexcept { return {WaitKind::Countdown, this, &state_, 0}; }
 
+  /// Is the count 0 right now? Never blocks.
   bool try_wait() const noexcept {
     // acquire: pairs with the release in decrement() / reset().
     return (state_.load(std::memory_order_acquire) & kCountMask) == 0;
   }
+  /// Waits until the count is 0 (observes it).
   void wait() noexcept {
     if (!try_wait()) wait_slow(kNoDeadline);
   }
+  /// wait() for at most `timeout`. @return true if the count reached 0, false on timeout.
   template <class Rep, class Period>
   bool wait_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
     return try_wait() || wait_slow(deadline_after(timeout));
   }
+  /// wait() until `when` on its own clock. @return true if the count reached 0.
   template <class Clock, class Duration>
   bool wait_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
     return try_wait() || wait_until_time_point(when, [this](SteadyTime d) { return wait_slow(d); });
@@ -138,7 +154,7 @@ extern template class EXITLEFT_EXPORT BasicCountdownEvent<StdSync, true>;
 
 }  // namespace detail
 
-// See the top of this file.
+/// A reusable latch, signalled while its count is 0 (see the file comment).
 class CountdownEvent : public detail::BasicCountdownEvent<detail::StdSync> {
  public:
   using BasicCountdownEvent::BasicCountdownEvent;

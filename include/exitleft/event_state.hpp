@@ -1,10 +1,15 @@
-// exitleft::EventState — the initial state of an AutoResetEvent or ManualResetEvent.
+/// @file
+/// exitleft::EventState — the initial state of an AutoResetEvent or ManualResetEvent.
 #pragma once
 
 #include <cstdint>
 
 namespace exitleft {
 
-enum class EventState : std::uint8_t { Unset, Set };
+/// The initial state of an event.
+enum class EventState : std::uint8_t {
+  Unset,  ///< not signalled
+  Set,    ///< signalled
+};
 
 }  // namespace exitleft

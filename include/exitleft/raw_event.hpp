@@ -1,30 +1,31 @@
-// exitleft::RawEvent — the one-byte event both AutoResetEvent and ManualResetEvent are built on.
-//
-// What it guarantees:
-// - The state is one atomic byte: an AVAILABLE bit (the event is set), a PARKED bit (some
-//   thread may be parked on the event's address in the parking lot) and a MULTI bit (a
-//   wait_any / wait_all is registered on it: its operations then go through the multi-wait
-//   engine, see detail/multi_wait.hpp).
-// - set_one() hands the signal directly to the first parked waiter (FIFO): that waiter's
-//   wait_one() returns true and no thread arriving later can steal the signal. With nobody
-//   parked it leaves the event set, once (a boolean: extra sets saturate).
-// - set_all() sets the event and wakes every parked waiter; waits that observe (wait_all*)
-//   return true and the event stays set until reset(). With waiters parked, the set and the
-//   wake-up are one step under the lot's bucket lock: a thread that starts waiting after a
-//   reset() that followed the set is never woken by it.
-// - pulse_one() / pulse_all() wake the waiters parked at that moment (one / all) and leave the
-//   event unset; with nobody parked they only unset it. reset() unsets and wakes nobody.
-// - wait_one*() consumes the signal; wait_all*() observes it. A waiter that times out never
-//   undoes a concurrent set: it only clears PARKED, under the lot's bucket lock, when it was the
-//   last thread parked.
-// - An uncontended set_one(), set_all(), try_wait_one() or is_set() is one atomic operation: no
-//   call into the parking lot, no system call. Waiters spin briefly (SpinWait: bounded, off on a
-//   single CPU) before they park.
-// - Timeouts follow SPEC "Time" (detail/deadline.hpp): zero never blocks but consumes a pending
-//   signal; duration::max() and time_point::max() mean forever; any clock is accepted.
-//
-// Use one family per event: set_one/pulse_one/wait_one (auto-reset) or set_all/pulse_all/
-// wait_all (manual-reset). Mixing them is safe (no lost wake-up) but mixes the semantics.
+/// @file
+/// exitleft::RawEvent — the one-byte event both AutoResetEvent and ManualResetEvent are built on.
+///
+/// What it guarantees:
+/// - The state is one atomic byte: an AVAILABLE bit (the event is set), a PARKED bit (some
+///   thread may be parked on the event's address in the parking lot) and a MULTI bit (a
+///   wait_any / wait_all is registered on it: its operations then go through the multi-wait
+///   engine, see detail/multi_wait.hpp).
+/// - set_one() hands the signal directly to the first parked waiter (FIFO): that waiter's
+///   wait_one() returns true and no thread arriving later can steal the signal. With nobody
+///   parked it leaves the event set, once (a boolean: extra sets saturate).
+/// - set_all() sets the event and wakes every parked waiter; waits that observe (wait_all*)
+///   return true and the event stays set until reset(). With waiters parked, the set and the
+///   wake-up are one step under the lot's bucket lock: a thread that starts waiting after a
+///   reset() that followed the set is never woken by it.
+/// - pulse_one() / pulse_all() wake the waiters parked at that moment (one / all) and leave the
+///   event unset; with nobody parked they only unset it. reset() unsets and wakes nobody.
+/// - wait_one*() consumes the signal; wait_all*() observes it. A waiter that times out never
+///   undoes a concurrent set: it only clears PARKED, under the lot's bucket lock, when it was the
+///   last thread parked.
+/// - An uncontended set_one(), set_all(), try_wait_one() or is_set() is one atomic operation: no
+///   call into the parking lot, no system call. Waiters spin briefly (SpinWait: bounded, off on a
+///   single CPU) before they park.
+/// - Timeouts follow SPEC "Time" (detail/deadline.hpp): zero never blocks but consumes a pending
+///   signal; duration::max() and time_point::max() mean forever; any clock is accepted.
+///
+/// Use one family per event: set_one/pulse_one/wait_one (auto-reset) or set_all/pulse_all/
+/// wait_all (manual-reset). Mixing them is safe (no lost wake-up) but mixes the semantics.
 #pragma once
 
 #include <chrono>
@@ -40,6 +41,9 @@
 namespace exitleft {
 namespace detail {
 
+/// The state machine of RawEvent, written against a sync policy (the members are RawEvent's
+/// API).
+//
 // The state machine, written against a sync policy (std_sync.hpp) so that the Relacy models in
 // tests/model/ check the same code. `Spin` = false parks at once (benchmarks use it to compare
 // with a raw futex). The slow paths are defined in src/raw_event_impl.hpp and compiled into the
@@ -47,24 +51,28 @@ namespace detail {
 template <class Sync, bool Spin = true>
 class BasicRawEvent {
  public:
-  static constexpr std::uint8_t kAvailable = 1;
-  static constexpr std::uint8_t kParked = 2;
-  static constexpr std::uint8_t kMulti = 4;  // a multi-object wait is registered (multi_wait.hpp)
+  static constexpr std::uint8_t kAvailable = 1;  ///< state bit: the event is set
+  static constexpr std::uint8_t kParked = 2;     ///< state bit: a thread may be parked on it
+  static constexpr std::uint8_t kMulti = 4;      ///< state bit: a multi-object wait is registered
 
+  /// Creates the event unset (or set).
   constexpr explicit BasicRawEvent(bool set = false) noexcept : state_(set ? kAvailable : 0) {}
   BasicRawEvent(const BasicRawEvent&) = delete;
   BasicRawEvent& operator=(const BasicRawEvent&) = delete;
 
+  /// Auto-reset set: hands the signal to the first parked waiter, or leaves the event set.
   void set_one() noexcept {
     std::uint8_t expected = 0;
     if (!try_set(expected)) set_one_slow(expected);
   }
 
+  /// Manual-reset set: sets the event and wakes every parked waiter.
   void set_all() noexcept {
     std::uint8_t expected = 0;
     if (!try_set(expected)) set_all_slow(expected);
   }
 
+  /// Unsets the event; wakes nobody.
   void reset() noexcept {
     std::uint8_t s = state_.load(std::memory_order_relaxed);
     while (s & kAvailable) {
@@ -77,9 +85,12 @@ class BasicRawEvent {
     }
   }
 
+  /// Wakes the first waiter parked now (it gets the signal), then leaves the event unset.
   void pulse_one() noexcept { pulse(true); }
+  /// Wakes every waiter parked now (their waits return true), then leaves the event unset.
   void pulse_all() noexcept { pulse(false); }
 
+  /// Consumes the signal if the event is set; never blocks. @return true if it was taken.
   bool try_wait_one() noexcept {
     std::uint8_t expected = kAvailable;
     // acquire: pairs with the release in set_one() / set_one_slow() / set_all().
@@ -89,34 +100,41 @@ class BasicRawEvent {
     }
     return (expected & kAvailable) != 0 && consume(expected);
   }
+  /// Waits until signalled and consumes the signal.
   void wait_one() noexcept {
     if (!try_wait_one()) wait_one_slow(kNoDeadline);
   }
+  /// wait_one() for at most `timeout`. @return true if signalled, false on timeout.
   template <class Rep, class Period>
   bool wait_one_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
     return try_wait_one() || wait_one_slow(deadline_after(timeout));
   }
+  /// wait_one() until `when` on its own clock. @return true if signalled, false on timeout.
   template <class Clock, class Duration>
   bool wait_one_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
     return try_wait_one() ||
            wait_until_time_point(when, [this](SteadyTime d) { return wait_one_slow(d); });
   }
 
-  // What a multi-object wait needs to know of this event (wait.hpp): `kind` says whether it is
-  // waited on as an auto-reset (consuming) or a manual-reset (observing) event.
+  /// What a multi-object wait needs to know of this event (wait.hpp): `kind` says whether it
+  /// is waited on as an auto-reset (consuming) or a manual-reset (observing) event.
   WaitTarget<Sync> wait_target(WaitKind kind) noexcept { return {kind, this, &state_, 0}; }
 
+  /// A snapshot: is the event set right now?
   bool is_set() const noexcept {
     // acquire: pairs with the release in set_one() / set_all().
     return (state_.load(std::memory_order_acquire) & kAvailable) != 0;
   }
+  /// Waits until the event is set (observes it; never consumes).
   void wait_all() noexcept {
     if (!is_set()) wait_all_slow(kNoDeadline);
   }
+  /// wait_all() for at most `timeout`. @return true if set, false on timeout.
   template <class Rep, class Period>
   bool wait_all_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
     return is_set() || wait_all_slow(deadline_after(timeout));
   }
+  /// wait_all() until `when` on its own clock. @return true if set, false on timeout.
   template <class Clock, class Duration>
   bool wait_all_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
     return is_set() ||
@@ -173,7 +191,7 @@ extern template class EXITLEFT_EXPORT BasicRawEvent<StdSync, false>;
 
 }  // namespace detail
 
-// See the top of this file.
+/// The one-byte event AutoResetEvent and ManualResetEvent are built on (see the file comment).
 class RawEvent : public detail::BasicRawEvent<detail::StdSync> {
  public:
   using BasicRawEvent::BasicRawEvent;

@@ -1,16 +1,17 @@
-// exitleft::Semaphore — a counting semaphore with a maximum, on the parking lot.
-//
-// What it guarantees:
-// - release(n) adds n units, or returns false and changes nothing if the count would exceed the
-//   maximum. Units released while threads wait go straight to the waiters in FIFO order, one
-//   each, so a thread arriving later cannot take them first.
-// - acquire() takes one unit, waiting while there is none. try_acquire() never blocks.
-// - A timed acquire's deadline is fixed when the call starts: spurious wake-ups and lost races
-//   never restart the timeout (rsevents-extra's Semaphore restarts it). A zero or negative
-//   timeout never blocks but still takes a unit that is there; duration::max() and
-//   time_point::max() wait forever.
-// - Uncontended release() and try_acquire() are one atomic compare-exchange: no system call.
-// - A waiter that times out never loses a unit another thread released.
+/// @file
+/// exitleft::Semaphore — a counting semaphore with a maximum, on the parking lot.
+///
+/// What it guarantees:
+/// - release(n) adds n units, or returns false and changes nothing if the count would exceed the
+///   maximum. Units released while threads wait go straight to the waiters in FIFO order, one
+///   each, so a thread arriving later cannot take them first.
+/// - acquire() takes one unit, waiting while there is none. try_acquire() never blocks.
+/// - A timed acquire's deadline is fixed when the call starts: spurious wake-ups and lost races
+///   never restart the timeout (rsevents-extra's Semaphore restarts it). A zero or negative
+///   timeout never blocks but still takes a unit that is there; duration::max() and
+///   time_point::max() wait forever.
+/// - Uncontended release() and try_acquire() are one atomic compare-exchange: no system call.
+/// - A waiter that times out never loses a unit another thread released.
 #pragma once
 
 #include <chrono>
@@ -28,6 +29,9 @@
 namespace exitleft {
 namespace detail {
 
+/// The state machine of Semaphore, written against a sync policy (the members are
+/// Semaphore's API).
+//
 // Written against a sync policy (std_sync.hpp) so that tests/model/ checks the same code; slow
 // paths in src/semaphore_impl.hpp. The state word holds the count (low 32 bits), a PARKED flag
 // (bit 32; while it is set the count is 0 and every release goes through the lot) and a MULTI
@@ -35,9 +39,12 @@ namespace detail {
 template <class Sync, bool Spin = true>
 class BasicSemaphore {
  public:
-  static constexpr std::uint64_t kParked = std::uint64_t{1} << 32;
-  static constexpr std::uint64_t kMulti = std::uint64_t{1} << 33;
-  static constexpr std::uint64_t kCountMask = kParked - 1;
+  static constexpr std::uint64_t kParked = std::uint64_t{1} << 32;  ///< state bit
+  static constexpr std::uint64_t kMulti = std::uint64_t{1} << 33;   ///< state bit
+  static constexpr std::uint64_t kCountMask = kParked - 1;          ///< the count's bits
+
+  /// A semaphore holding `initial` units, at most `max`.
+  /// @throws std::invalid_argument if initial > max.
 
   explicit BasicSemaphore(std::uint32_t initial,
                           std::uint32_t max = std::numeric_limits<std::uint32_t>::max())
@@ -45,6 +52,8 @@ class BasicSemaphore {
   BasicSemaphore(const BasicSemaphore&) = delete;
   BasicSemaphore& operator=(const BasicSemaphore&) = delete;
 
+  /// Adds `n` units (handed first to waiting threads, FIFO).
+  /// @return false, changing nothing, if the count would exceed max().
   bool release(std::uint32_t n = 1) noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
@@ -58,6 +67,7 @@ class BasicSemaphore {
     }
   }
 
+  /// Takes a unit if there is one; never blocks.
   bool try_acquire() noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     while (count_of(s) != 0) {
@@ -70,25 +80,30 @@ class BasicSemaphore {
     }
     return false;
   }
+  /// Takes a unit, waiting while there is none.
   void acquire() noexcept {
     if (!try_acquire()) acquire_slow(kNoDeadline);
   }
+  /// acquire() for at most `timeout` (fixed at the call). @return true if a unit was taken.
   template <class Rep, class Period>
   bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
     return try_acquire() || acquire_slow(deadline_after(timeout));
   }
+  /// acquire() until `when` on its own clock. @return true if a unit was taken.
   template <class Clock, class Duration>
   bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
     return try_acquire() ||
            wait_until_time_point(when, [this](SteadyTime d) { return acquire_slow(d); });
   }
 
+  /// A snapshot of the count.
   std::uint32_t count() const noexcept {
     return count_of(state_.load(std::memory_order_relaxed));  // relaxed: a snapshot
   }
+  /// The maximum count.
   std::uint32_t max() const noexcept { return max_; }
 
-  // What a multi-object wait needs to know of this semaphore (wait.hpp).
+  /// What a multi-object wait needs to know of this semaphore (wait.hpp).
   WaitTarget<Sync> wait_target() noexcept { return {WaitKind::Semaphore, this, &state_, max_}; }
 
  private:
@@ -113,7 +128,7 @@ extern template class EXITLEFT_EXPORT BasicSemaphore<StdSync, false>;
 
 }  // namespace detail
 
-// See the top of this file.
+/// A counting semaphore with a maximum (see the file comment).
 class Semaphore : public detail::BasicSemaphore<detail::StdSync> {
  public:
   using BasicSemaphore::BasicSemaphore;

@@ -1,53 +1,56 @@
-// exitleft::Stage — many threads share one resource that only one thread may block on.
-//
-// The seed's case: one unconnected UDP socket, read by many threads, each waiting for the
-// datagrams of its own peer. Each thread registers its token (the peer's address) and gets a
-// Ticket. A thread that wants its data looks in the shared buffer and, if it is not there, calls
-// enter(). If nobody "heads" the stage, it becomes the head: its head function reads the
-// resource, stores other tokens' data in the buffer (or hands it over) and notify()s their
-// tickets, and returns once it has its own. When it returns, the earliest waiting thread is
-// promoted to head. The other threads inside enter() sleep until they are notified or promoted.
-//
-//   exitleft::Stage<Peer, Socket, Mailboxes> stage(std::move(socket));
-//   auto ticket = *stage.ticket(my_peer);          // register before you look
-//   for (;;) {
-//     if (auto d = stage.buffer([&](Mailboxes& m) { return m.take(my_peer); })) return *d;
-//     auto exit = stage.enter(ticket, [&](auto& director) {
-//       for (;;) {
-//         Datagram d = director.resource().receive();
-//         if (d.from == my_peer) return d;        // our own: stop heading
-//         director.buffer([&](Mailboxes& m) { m.put(d); });
-//         director.notify(d.from);                // wake its owner (false: nobody waits for it)
-//       }
-//     });
-//     if (exit.kind() == decltype(exit)::Finished) return exit.value();
-//   }                                             // Notified: look in the buffer again
-//
-// What it guarantees (SPEC S1-S8):
-// - S1 At most one thread runs a head at a time; only the head gets a Director, the only way to
-//   reach resource(). Everything one head did happens before the next head starts.
-// - S2 A notify that arrives while the ticket is not inside enter() is kept: the next enter()
-//   returns Notified at once. Notifications are a flag: several before one enter() give one
-//   Notified. A head may notify its own token; that is kept for its next enter().
-// - S3 With no head active, enter() makes the caller head at once (after S2), even with a zero
-//   timeout.
-// - S4 When a head returns or throws, the earliest waiting thread (FIFO) is promoted. A
-//   promoted waiter that is notified or whose deadline passes at the same moment passes the
-//   role on to the next waiter; no waiting thread is ever left without a head.
-// - S5 An exception thrown by the head leaves enter() after the role has passed on.
-// - S6 Tickets are unregistered by identity, and a notification is set on a ticket only while it
-//   is registered: a notify aimed at a destroyed ticket never reaches a later ticket for an
-//   equal token, and a destroyed ticket never unregisters a later one.
-// - S7 notify() and enter() allocate nothing. Each ticket's owner parks on the ticket's own
-//   address in the parking lot; the hand-off is a state machine over atomics with a FIFO queue
-//   under a small lot-based lock; the token table is 16 shards behind lot-based locks held only
-//   for insert / lookup / erase. No std::mutex, no condition variable. A notify to a ticket that
-//   is already notified costs its table lookup and one atomic, no system call. Waiters spin
-//   briefly before they park.
-// - S8 Destroying a Stage with live tickets or threads inside enter() is a precondition
-//   violation, caught by an assertion in debug builds.
-// Timeouts follow SPEC "Time". Ticket, Director and the Stage are neither copyable; a Ticket is
-// movable (not while its owner is inside enter()).
+/// @file
+/// exitleft::Stage — many threads share one resource that only one thread may block on.
+///
+/// The seed's case: one unconnected UDP socket, read by many threads, each waiting for the
+/// datagrams of its own peer. Each thread registers its token (the peer's address) and gets a
+/// Ticket. A thread that wants its data looks in the shared buffer and, if it is not there, calls
+/// enter(). If nobody "heads" the stage, it becomes the head: its head function reads the
+/// resource, stores other tokens' data in the buffer (or hands it over) and notify()s their
+/// tickets, and returns once it has its own. When it returns, the earliest waiting thread is
+/// promoted to head. The other threads inside enter() sleep until they are notified or promoted.
+///
+/// @code
+///   exitleft::Stage<Peer, Socket, Mailboxes> stage(std::move(socket));
+///   auto ticket = *stage.ticket(my_peer);          // register before you look
+///   for (;;) {
+///     if (auto d = stage.buffer([&](Mailboxes& m) { return m.take(my_peer); })) return *d;
+///     auto exit = stage.enter(ticket, [&](auto& director) {
+///       for (;;) {
+///         Datagram d = director.resource().receive();
+///         if (d.from == my_peer) return d;        // our own: stop heading
+///         director.buffer([&](Mailboxes& m) { m.put(d); });
+///         director.notify(d.from);                // wake its owner (false: nobody waits for it)
+///       }
+///     });
+///     if (exit.kind() == decltype(exit)::Finished) return exit.value();
+///   }                                             // Notified: look in the buffer again
+/// @endcode
+///
+/// What it guarantees (SPEC S1-S8):
+/// - S1 At most one thread runs a head at a time; only the head gets a Director, the only way to
+///   reach resource(). Everything one head did happens before the next head starts.
+/// - S2 A notify that arrives while the ticket is not inside enter() is kept: the next enter()
+///   returns Notified at once. Notifications are a flag: several before one enter() give one
+///   Notified. A head may notify its own token; that is kept for its next enter().
+/// - S3 With no head active, enter() makes the caller head at once (after S2), even with a zero
+///   timeout.
+/// - S4 When a head returns or throws, the earliest waiting thread (FIFO) is promoted. A
+///   promoted waiter that is notified or whose deadline passes at the same moment passes the
+///   role on to the next waiter; no waiting thread is ever left without a head.
+/// - S5 An exception thrown by the head leaves enter() after the role has passed on.
+/// - S6 Tickets are unregistered by identity, and a notification is set on a ticket only while it
+///   is registered: a notify aimed at a destroyed ticket never reaches a later ticket for an
+///   equal token, and a destroyed ticket never unregisters a later one.
+/// - S7 notify() and enter() allocate nothing. Each ticket's owner parks on the ticket's own
+///   address in the parking lot; the hand-off is a state machine over atomics with a FIFO queue
+///   under a small lot-based lock; the token table is 16 shards behind lot-based locks held only
+///   for insert / lookup / erase. No std::mutex, no condition variable. A notify to a ticket that
+///   is already notified costs its table lookup and one atomic, no system call. Waiters spin
+///   briefly before they park.
+/// - S8 Destroying a Stage with live tickets or threads inside enter() is a precondition
+///   violation, caught by an assertion in debug builds.
+/// Timeouts follow SPEC "Time". Ticket, Director and the Stage are neither copyable; a Ticket is
+/// movable (not while its owner is inside enter()).
 #pragma once
 
 #include <atomic>
@@ -70,23 +73,31 @@
 
 namespace exitleft {
 
-// How an enter() ended. R is what the head function returned (void: no value()).
+/// How an enter() ended. R is what the head function returned (void: no value()).
 template <class R>
 class Exit {
  public:
+  /// The three ways out of enter().
   enum Kind : std::uint8_t {
-    Finished,  // this thread headed; value() holds what the head returned
-    Notified,  // the ticket was notified
-    TimedOut,  // the deadline passed first
+    Finished,  ///< this thread headed; value() holds what the head returned
+    Notified,  ///< the ticket was notified
+    TimedOut,  ///< the deadline passed first
   };
 
+  /// This thread headed and the head returned `value`.
   static Exit finished(R value) { return Exit(Finished, std::move(value)); }
+  /// The ticket was notified.
   static Exit notified() { return Exit(Notified); }
+  /// The deadline passed.
   static Exit timed_out() { return Exit(TimedOut); }
 
+  /// How enter() ended.
   Kind kind() const noexcept { return kind_; }
+  /// What the head returned. @throws std::logic_error unless kind() == Finished.
   R& value() & { return checked(); }
+  /// What the head returned. @throws std::logic_error unless kind() == Finished.
   const R& value() const& { return checked(); }
+  /// What the head returned. @throws std::logic_error unless kind() == Finished.
   R&& value() && { return std::move(checked()); }
 
  private:
@@ -101,15 +112,25 @@ class Exit {
   std::optional<R> value_;
 };
 
+/// How an enter() ended whose head function returns void.
 template <>
 class Exit<void> {
  public:
-  enum Kind : std::uint8_t { Finished, Notified, TimedOut };
+  /// The three ways out of enter().
+  enum Kind : std::uint8_t {
+    Finished,  ///< this thread headed
+    Notified,  ///< the ticket was notified
+    TimedOut,  ///< the deadline passed first
+  };
 
+  /// This thread headed.
   static Exit finished() { return Exit(Finished); }
+  /// The ticket was notified.
   static Exit notified() { return Exit(Notified); }
+  /// The deadline passed.
   static Exit timed_out() { return Exit(TimedOut); }
 
+  /// How enter() ended.
   Kind kind() const noexcept { return kind_; }
 
  private:
@@ -117,6 +138,10 @@ class Exit<void> {
   Kind kind_;
 };
 
+/// Many threads share one resource that only one thread may block on (see the file comment).
+/// @tparam Token    what identifies a waiting thread's data (e.g. a peer address)
+/// @tparam Resource the shared resource (e.g. a socket); only the head reaches it
+/// @tparam Buffer   where the head leaves other tokens' data, guarded by the stage's lock
 template <class Token, class Resource, class Buffer = std::monostate, class Hash = std::hash<Token>,
           class KeyEqual = std::equal_to<Token>>
 class Stage {
@@ -132,12 +157,14 @@ class Stage {
  public:
   class Director;
 
-  // One registered token. Move-only; destroying it unregisters the token.
+  /// One registered token. Move-only; destroying it unregisters the token.
   class Ticket {
    public:
+    /// Takes over `other`'s registration (not while its owner is inside enter()).
     Ticket(Ticket&& other) noexcept
         : stage_(std::exchange(other.stage_, nullptr)),
           seat_(std::exchange(other.seat_, nullptr)) {}
+    /// Unregisters this ticket's token, then takes over `other`'s registration.
     Ticket& operator=(Ticket&& other) noexcept {
       if (this != &other) {
         release();
@@ -150,6 +177,7 @@ class Stage {
     Ticket& operator=(const Ticket&) = delete;
     ~Ticket() { release(); }
 
+    /// The registered token.
     const Token& token() const noexcept { return seat_->token; }
 
    private:
@@ -165,19 +193,22 @@ class Stage {
     Seat* seat_;
   };
 
-  // What the head gets: the resource, the buffer and notify.
+  /// What the head gets: the resource, the buffer and notify.
   class Director {
    public:
     Director(const Director&) = delete;
     Director& operator=(const Director&) = delete;
 
+    /// The shared resource: only the head may use it.
     Resource& resource() noexcept { return stage_.resource_; }
+    /// Stage::notify().
     bool notify(const Token& token) { return stage_.notify(token); }
+    /// Stage::buffer().
     template <class F>
     decltype(auto) buffer(F&& f) {
       return stage_.buffer(std::forward<F>(f));
     }
-    // The head's own token.
+    /// The head's own token.
     const Token& token() const noexcept { return seat_.token; }
 
    private:
@@ -187,6 +218,7 @@ class Stage {
     const Seat& seat_;
   };
 
+  /// A stage over `resource`, with an initial buffer.
   explicit Stage(Resource resource, Buffer buffer = {})
       : resource_(std::move(resource)), buffer_(std::move(buffer)) {}
   Stage(const Stage&) = delete;
@@ -204,7 +236,8 @@ class Stage {
     }
   }
 
-  // Registers `token`. nullopt while a live ticket holds an equal token.
+  /// Registers `token`. Register before you look in the buffer, or a notification sent in
+  /// between is lost. @return nullopt while a live ticket holds an equal token.
   std::optional<Ticket> ticket(Token token) {
     const std::size_t h = Hash{}(token);
     auto seat = std::make_unique<Seat>(std::move(token), h);
@@ -242,14 +275,15 @@ class Stage {
     }
   }
 
-  // Runs f(Buffer&) under the stage's buffer lock (a lot-based lock) and returns its result.
+  /// Runs f(Buffer&) under the stage's buffer lock (a lot-based lock) and returns its result.
   template <class F>
   decltype(auto) buffer(F&& f) {
     detail::LotGuard<detail::LotMutex> guard(buffer_lock_);
     return std::invoke(std::forward<F>(f), buffer_);
   }
 
-  // Notifies the live ticket holding `token`; false if there is none. Any thread may call it.
+  /// Notifies the live ticket holding `token` (kept as a flag if its owner is not waiting).
+  /// Any thread may call it. @return false if no live ticket holds `token`.
   bool notify(const Token& token) {
     const std::size_t h = Hash{}(token);
     Shard& shard = shard_for(h);
@@ -265,14 +299,19 @@ class Stage {
     return true;
   }
 
+  /// Waits until the ticket is notified (Notified), or heads: with no head active (at once) or
+  /// when promoted (FIFO), runs head(Director&) and returns Finished with its result. An
+  /// exception from head leaves enter() after the role passed on.
   template <class Head>
   auto enter(Ticket& ticket, Head&& head) {
     return enter_steady(ticket, detail::kNoDeadline, head);
   }
+  /// enter() for at most `timeout` (0 on an idle stage still heads). TimedOut on timeout.
   template <class Rep, class Period, class Head>
   auto enter_for(Ticket& ticket, const std::chrono::duration<Rep, Period>& timeout, Head&& head) {
     return enter_steady(ticket, detail::deadline_after(timeout), head);
   }
+  /// enter() until `when` on its own clock. TimedOut on timeout.
   template <class Clock, class Duration, class Head>
   auto enter_until(Ticket& ticket, const std::chrono::time_point<Clock, Duration>& when,
                    Head&& head) {
