@@ -43,20 +43,22 @@ auto BasicStageCore<Sync, Spin>::wait_for_turn(Seat& seat, SteadyTime deadline) 
     const parking_lot::ParkResult r = Sync::park(
         &seat,
         [&seat] {
-          // Under the bucket lock of &seat, which notify's and leave's wake-ups take too: either
-          // we see their flag here, or they see PARKED and find us queued in the lot.
-          // relaxed: the bucket lock orders this with wake().
-          if (seat.state.load(std::memory_order_relaxed) & (Seat::kNotified | Seat::kPromoted)) {
-            return false;
-          }
-          seat.state.fetch_or(Seat::kParked, std::memory_order_relaxed);
-          return true;
+          // Under the bucket lock of &seat, which notify's and leave's wake-ups take too. One
+          // read-modify-write both sets PARKED and looks for their flag, so in the word's
+          // modification order either their RMW comes first (we see the flag and do not
+          // sleep) or ours does (they see PARKED and their wake-up, which takes the bucket
+          // lock after we are queued, finds us). A load followed by a separate fetch_or would
+          // let a flag set in between go unseen by both sides: a lost wake-up, found by the
+          // Relacy model (tests/model/stage_model.cpp) and StageCore.NotifyBetween... below.
+          // relaxed: the acquire load at the top of the loop synchronizes with their release.
+          const std::uint32_t prev =
+              seat.state.fetch_or(Seat::kParked, std::memory_order_relaxed);
+          return (prev & (Seat::kNotified | Seat::kPromoted)) == 0;
         },
         [] {}, [](const void*, bool) {}, parking_lot::DEFAULT_PARK_TOKEN, deadline);
-    if (r.kind != parking_lot::ParkResult::Kind::Invalid) {
-      // relaxed: a stale PARKED only costs a notifier a needless lot call.
-      seat.state.fetch_and(~Seat::kParked, std::memory_order_relaxed);
-    }
+    // relaxed: a stale PARKED only costs a notifier a needless lot call. Cleared after every
+    // park, Invalid included (the validation above set it either way).
+    seat.state.fetch_and(~Seat::kParked, std::memory_order_relaxed);
     // Wake-ups are hints: the loop looks at the state again (a seat's memory may be reused by a
     // new ticket, and a wake meant for the old one is then merely spurious).
     if (r.kind == parking_lot::ParkResult::Kind::TimedOut) {

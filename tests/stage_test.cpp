@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -334,6 +335,65 @@ TEST(StageCore, PromotionIsNeverLostWhenThePromotedWaiterTimesOut) {
   EXPECT_GT(raced, kRuns / 2) << "too few runs set the race up (a loaded machine?)";
 }
 
+// StdSync with a seam inside one read-modify-write: the first fetch_or on `target` runs
+// `interpose` just before it takes effect. The stage core's park validation used to load the
+// seat's state and then fetch_or PARKED separately; a notify or a promotion between the two saw
+// no PARKED (no wake-up) while the waiter went to sleep anyway: a lost wake-up that the Relacy
+// model (tests/model/stage_model.cpp) found. Running them at exactly that point makes the race
+// deterministic; counting the parks that time out shows whether the waiter slept through it.
+struct InterposingSync : exitleft::detail::StdSync {
+  template <class T>
+  struct Atomic : std::atomic<T> {
+    using std::atomic<T>::atomic;
+    T fetch_or(T bits, std::memory_order order) noexcept {
+      if (target.load() == this) {
+        target.store(nullptr);  // once; the interposed call may fetch_or this word itself
+        interpose();
+      }
+      return std::atomic<T>::fetch_or(bits, order);
+    }
+  };
+  template <class... Args>
+  static exitleft::parking_lot::ParkResult park(Args&&... args) noexcept {
+    const auto r = StdSync::park(std::forward<Args>(args)...);
+    if (r.kind == exitleft::parking_lot::ParkResult::Kind::TimedOut) timed_out_parks.fetch_add(1);
+    return r;
+  }
+  static inline std::atomic<const void*> target{nullptr};
+  static inline std::function<void()> interpose;
+  static inline std::atomic<int> timed_out_parks{0};
+};
+
+TEST(StageCore, NotifyOrPromotionInsideTheParkValidationIsNeverLost) {
+  using ICore = exitleft::detail::BasicStageCore<InterposingSync, false>;
+  using ISeat = ICore::Seat;
+  for (const bool promote : {false, true}) {
+    SCOPED_TRACE(promote ? "promotion" : "notify");
+    ICore core;
+    ISeat head_seat, waiter;
+    ASSERT_EQ(core.enter(head_seat, exitleft::detail::kNoDeadline), ICore::Entry::Head);
+    InterposingSync::timed_out_parks.store(0);
+    // Without spinning (Spin = false) the waiter's first fetch_or on its seat is the one in the
+    // park validation, under the lot's bucket lock. Neither notify() nor leave() parks there:
+    // notify() only sets the flag (nobody is PARKED yet), leave()'s core lock is uncontended.
+    InterposingSync::interpose = [&] {
+      if (promote) {
+        core.leave();
+      } else {
+        EXPECT_FALSE(ICore::notify(waiter));  // PARKED not set: no wake-up is due
+      }
+    };
+    InterposingSync::target.store(&waiter.state);
+    const auto r = core.enter(waiter, Clock::now() + 1s);
+    EXPECT_EQ(InterposingSync::target.load(), nullptr) << "the seam was never reached";
+    EXPECT_EQ(InterposingSync::timed_out_parks.load(), 0) << "the waiter slept through it";
+    EXPECT_EQ(r, promote ? ICore::Entry::Head : ICore::Entry::Notified);
+    if (r == ICore::Entry::Head) core.leave();
+    if (!promote) core.leave();
+    EXPECT_FALSE(core.headed());
+  }
+}
+
 TEST(StageCore, PromotionIsNeverLostWhenThePromotedWaiterIsNotified) {
   for (int run = 0; run < 400; ++run) {
     Core core;
@@ -549,6 +609,9 @@ TEST(Stage, NotifyAndEnterAllocateNothing) {  // S7
     });
   });
   ASSERT_TRUE(eventually([&] { return heading.load(); }));
+  // The head thread's first park allocates its per-thread lot data: count only once it sleeps
+  // (the counter sees every thread's allocations).
+  ASSERT_TRUE(until_parked(&gate.event, 1));
   exitleft::test::AllocationCounter allocations;
   for (int i = 0; i < 1000; ++i) {
     stage.notify(2);
