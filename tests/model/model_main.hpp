@@ -19,7 +19,8 @@
 // caught as expected is silenced.
 //
 // Arguments: substrings; only cases whose name contains one of them run. `--list` lists the
-// cases.
+// cases; `--show` also prints Relacy's report of the seeded bugs caught as expected (to see how
+// a bug was caught).
 //
 // This header includes relacy_sync.hpp: include it first in a model program.
 #pragma once
@@ -48,34 +49,50 @@ struct Schedule {
   // (every pause is a yield) and timed waits that may time out over and over make iterations
   // long; a genuine livelock still exceeds any limit.
   unsigned depth_limit = 20'000;
+  // Whether futex waits may wake spuriously (RelacySync::spurious_wakeups); see no_spurious().
+  bool spurious_wakeups = true;
 
   std::string describe() const {
+    std::string name;
     switch (type) {
       case rl::sched_random:
-        return "random";
+        name = "random";
+        break;
       case rl::sched_bound:
-        return "bound(" + std::to_string(context_bound) + ")";
+        name = "bound(" + std::to_string(context_bound) + ")";
+        break;
       case rl::sched_full:
-        return "full";
+        name = "full";
+        break;
       default:
-        return "?";
+        name = "?";
+        break;
     }
+    return spurious_wakeups ? name : name + ",quiet";
   }
 };
 
 // `iterations` random schedules.
 inline Schedule randomly(rl::iteration_t iterations) {
-  return {rl::sched_random, iterations, 0, Schedule{}.depth_limit};
+  return {rl::sched_random, iterations, 0, Schedule{}.depth_limit, true};
 }
 // Every schedule with at most `context_bound` preemptions (and every choice of value read,
 // time-out and spurious wake-up along them): exhaustive within the bound.
 inline Schedule bounded(unsigned context_bound) {
-  return {rl::sched_bound, 0, context_bound, Schedule{}.depth_limit};
+  return {rl::sched_bound, 0, context_bound, Schedule{}.depth_limit, true};
 }
 // Every schedule. Only for tiny models without loops: spurious wake-ups and spinning make the
 // tree of most models unbounded.
 inline Schedule exhaustive() {
-  return {rl::sched_full, 0, 0, Schedule{}.depth_limit};
+  return {rl::sched_full, 0, 0, Schedule{}.depth_limit, true};
+}
+// `schedule` without spurious futex wake-ups ("quiet" in the case's line). A thread blocked in
+// an untimed wait then stays blocked until it is woken, which bounds the tree of a model without
+// other loops, so that exhaustive() and larger context bounds finish. Spurious wake-ups are still
+// worth exploring (the code must tolerate them): keep a random variant of such cases with them.
+inline Schedule no_spurious(Schedule schedule) {
+  schedule.spurious_wakeups = false;
+  return schedule;
 }
 
 struct ModelCase {
@@ -110,8 +127,9 @@ inline bool selected(const ModelCase& c, int argc, char** argv) {
   return !any_filter;
 }
 
-// Runs one case; prints its line (and Relacy's report when it is needed). True if as expected.
-inline bool run_case(const ModelCase& c) {
+// Runs one case; prints its line (and Relacy's report when it is needed, or with `show` whenever
+// the case failed). True if as expected.
+inline bool run_case(const ModelCase& c, bool show) {
   rl::ostringstream relacy_output;  // raw_allocator: safe to grow while Relacy runs
   rl::ostringstream progress;       // discarded
   rl::test_params params;
@@ -126,8 +144,10 @@ inline bool run_case(const ModelCase& c) {
   // TIMEOUT kills the program.
   std::printf("[ RUN  ] %s\n", c.name.c_str());
   std::fflush(stdout);
+  RelacySync::spurious_wakeups = c.schedule.spurious_wakeups;
   const auto start = std::chrono::steady_clock::now();
   c.simulate(params);
+  RelacySync::spurious_wakeups = true;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
@@ -140,19 +160,32 @@ inline bool run_case(const ModelCase& c) {
   const unsigned long long iterations = params.stop_iteration + (failed ? 1 : 0);
   std::string result = rl::test_result_str(params.test_result);
   if (!c.must_pass && as_expected) result += " (seeded)";
-  std::printf("[%s] %-40s %-4s %-9s %10llu iterations  %-26s %7lld ms\n",
+  std::printf("[%s] %-44s %-4s %-15s %10llu iterations  %-26s %7lld ms\n",
               as_expected ? "  OK  " : "FAILED", c.name.c_str(), c.must_pass ? "pass" : "bug",
               c.schedule.describe().c_str(), iterations, result.c_str(),
               static_cast<long long>(ms));
-  if (!as_expected) {
+  if (!as_expected || (show && failed)) {
     if (!failed) {
       std::printf("    the seeded bug (%s) was not caught\n", rl::test_result_str(expected));
     } else {
-      if (!c.must_pass) {
+      if (!as_expected && !c.must_pass) {
         std::printf("    the seeded bug should cause %s\n", rl::test_result_str(expected));
       }
+      // Relacy prints the value of an atomic byte as a char: a state of 0 is a NUL, which would
+      // end a %s. Print every byte, with control characters as \ooo.
+      std::string report;
+      for (const char ch : relacy_output.str()) {
+        const auto byte = static_cast<unsigned char>(ch);
+        if (byte < 0x20 && ch != '\n' && ch != '\t') {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\%03o", byte);
+          report += escaped;
+        } else {
+          report += ch;
+        }
+      }
       std::printf("---- Relacy's report ----\n%s---- end of Relacy's report ----\n",
-                  relacy_output.str().c_str());
+                  report.c_str());
     }
   }
   std::fflush(stdout);
@@ -168,13 +201,15 @@ inline int run_models(int argc, char** argv, std::initializer_list<ModelCase> ca
       return 0;
     }
   }
+  bool show = false;
+  for (int i = 1; i < argc; ++i) show = show || std::strcmp(argv[i], "--show") == 0;
   int run = 0;
   int failed = 0;
   const auto start = std::chrono::steady_clock::now();
   for (const ModelCase& c : cases) {
     if (!harness_detail::selected(c, argc, argv)) continue;
     ++run;
-    if (!harness_detail::run_case(c)) ++failed;
+    if (!harness_detail::run_case(c, show)) ++failed;
   }
   const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
   std::printf("%d case(s), %d failed, %.1f s\n", run, failed, seconds.count());

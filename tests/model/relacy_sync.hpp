@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "exitleft/detail/basic_spin_wait.hpp"
+#include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/parking_lot.hpp"
 #include "src/parking_lot_core.hpp"
 
@@ -105,8 +106,9 @@ class Atomic {
     return a_.fetch_or(v, to_rl(mo), info(loc));
   }
 
-  // The futex model Relacy offers (as its own rl_futex does for atomic<int>).
-  bool wait_while_equal(T expected, bool timed, Loc loc = Loc::current()) {
+  // The futex model Relacy offers (as its own rl_futex does for atomic<int>). A wait may wake
+  // spuriously only while `spurious` is true (RelacySync::spurious_wakeups).
+  bool wait_while_equal(T expected, bool timed, bool spurious, Loc loc = Loc::current()) {
     rl::context& c = rl::ctx();
     c.sched();
     c.atomic_thread_fence_seq_cst();
@@ -116,7 +118,7 @@ class Atomic {
       current = a_.load(rl::mo_acquire, info(loc));
     }
     if (current != expected) return true;
-    return a_.wait(c, timed, true, info(loc)) != rl::unpark_reason_timeout;
+    return a_.wait(c, timed, spurious, info(loc)) != rl::unpark_reason_timeout;
   }
   void wake(unsigned count, Loc loc = Loc::current()) {
     rl::context& c = rl::ctx();
@@ -147,7 +149,16 @@ struct Printable {
 // A plain variable: Relacy reports any access that races (is not ordered by happens-before).
 template <class T>
 class Var {
-  static constexpr bool kPrintable = requires(std::ostream& os, const T& v) { os << v; };
+  // A pointer prints as a void*. (Asking `os << v` of a T* would complete *T to look for a
+  // hidden friend, which fails for a Var<X*> member of X itself: a queue link.)
+  static constexpr bool printable() {
+    if constexpr (std::is_pointer_v<T>) {
+      return true;
+    } else {
+      return requires(std::ostream& os, const T& v) { os << v; };
+    }
+  }
+  static constexpr bool kPrintable = printable();
   using Stored = std::conditional_t<kPrintable, T, Printable<T>>;
 
  public:
@@ -186,10 +197,17 @@ struct RelacySync {
   // wait(): a timed wait may time out at any point Relacy chooses.
   static std::chrono::steady_clock::time_point now() { return {}; }
 
+  // Whether a futex wait may wake spuriously. On by default (the platform layer allows it). With
+  // it on, a blocked thread may wake at every scheduling point, so the tree of schedules has no
+  // bound and sched_full never finishes; model_main.hpp turns it off for schedules made with
+  // no_spurious() (and back on after them).
+  static inline bool spurious_wakeups = true;
+
   // The platform layer, modelled by Relacy's futex.
   static bool wait(Atomic<std::uint32_t>& word, std::uint32_t expected,
                    std::chrono::steady_clock::time_point deadline) {
-    return word.wait_while_equal(expected, deadline != std::chrono::steady_clock::time_point::max());
+    return word.wait_while_equal(expected, deadline != std::chrono::steady_clock::time_point::max(),
+                                 spurious_wakeups);
   }
   static void wake_one(Atomic<std::uint32_t>* word) { word->wake(1); }
   static void wake_all(Atomic<std::uint32_t>* word) { word->wake(~0u >> 1); }
@@ -253,6 +271,119 @@ inline ModelThreadData& RelacySync::self() {
   return ModelLot::current()->threads[rl::thread_index()];
 }
 
+// The multi-object wait engine of one model iteration (include/exitleft/detail/multi_wait.hpp),
+// for a policy derived from RelacySync: like ModelLot, make it a member of the rl::test_suite.
+// The primitives reach it through multi_engine<Sync>() once a multi-object wait has set their
+// MULTI bit; a model without a ModelEngine that gets there fails with an assertion. A policy
+// other than RelacySync and ObservedSync that a model instantiates the primitives with needs its
+// own specialization of multi_engine (returning ModelEngine<ThatSync>::get()).
+template <class Sync>
+struct ModelEngine {
+  ModelEngine() { current() = this; }
+  ~ModelEngine() { current() = nullptr; }
+  ModelEngine(const ModelEngine&) = delete;
+  ModelEngine& operator=(const ModelEngine&) = delete;
+
+  static ModelEngine*& current() {
+    static ModelEngine* instance = nullptr;
+    return instance;
+  }
+  static exitleft::detail::MultiWaitEngine<Sync>& get() {
+    RL_ASSERT(current() != nullptr && "a MULTI path was taken in a model without a ModelEngine");
+    return current()->engine;
+  }
+
+  exitleft::detail::MultiWaitEngine<Sync> engine;
+};
+
+// What the lot did, for models that must know that a thread is queued (e.g. to start a set only
+// once a waiter is parked) or how many threads an unpark woke. Make it a member of the
+// rl::test_suite and instantiate the code under test with ObservedSync.
+struct LotObserver {
+  LotObserver() { current() = this; }
+  ~LotObserver() { current() = nullptr; }
+  LotObserver(const LotObserver&) = delete;
+  LotObserver& operator=(const LotObserver&) = delete;
+
+  static LotObserver*& current() {
+    static LotObserver* instance = nullptr;
+    return instance;
+  }
+
+  // Per simulated thread: how many of its parks queued it (validate returned true). Written under
+  // the bucket lock before the thread is queued; an unpark that starts after a thread read the
+  // new count finds the thread queued (the count is a seq_cst RMW, read with seq_cst).
+  Atomic<int> queued[ModelLot::kMaxThreads];
+  // The sum of unparked_threads over every unpark call (unpark_all's result included).
+  Atomic<int> unparked{0};
+};
+
+// RelacySync that reports to the LotObserver of the running model (if it has one).
+struct ObservedSync : RelacySync {
+  template <class Validate, class BeforeSleep, class TimedOut>
+  static parking_lot::ParkResult park(const void* key, Validate&& validate,
+                                      BeforeSleep&& before_sleep, TimedOut&& timed_out,
+                                      parking_lot::ParkToken token,
+                                      std::chrono::steady_clock::time_point deadline) {
+    auto observed_validate = [&] {
+      const bool queue = validate();
+      if (queue && LotObserver::current() != nullptr) {
+        LotObserver::current()->queued[rl::thread_index()].fetch_add(1);
+      }
+      return queue;
+    };
+    return RelacySync::park(key, observed_validate, before_sleep, timed_out, token, deadline);
+  }
+  template <class Callback>
+  static parking_lot::UnparkResult unpark_one(const void* key, Callback&& callback) {
+    return RelacySync::unpark_one(key, observed(callback));
+  }
+  static std::size_t unpark_all(const void* key, parking_lot::UnparkToken token) {
+    const std::size_t n = RelacySync::unpark_all(key, token);
+    if (LotObserver::current() != nullptr) {
+      LotObserver::current()->unparked.fetch_add(static_cast<int>(n));
+    }
+    return n;
+  }
+  template <class Validate, class Callback>
+  static parking_lot::UnparkResult unpark_requeue(const void* from, const void* to,
+                                                  Validate&& validate, Callback&& callback) {
+    return RelacySync::unpark_requeue(from, to, validate, observed(callback));
+  }
+  template <class Filter, class Callback>
+  static parking_lot::UnparkResult unpark_filter(const void* key, Filter&& filter,
+                                                 Callback&& callback) {
+    return RelacySync::unpark_filter(key, filter, observed(callback));
+  }
+
+ private:
+  template <class Callback>
+  static auto observed(Callback& callback) {
+    return [&callback](parking_lot::UnparkResult r) {
+      if (LotObserver::current() != nullptr) {
+        LotObserver::current()->unparked.fetch_add(static_cast<int>(r.unparked_threads));
+      }
+      return callback(r);
+    };
+  }
+};
+
 }  // namespace exitleft::model
+
+namespace exitleft::detail {
+
+// The engines of the model policies (see ModelEngine).
+template <>
+inline MultiWaitEngine<model::RelacySync>& multi_engine<model::RelacySync>() noexcept {
+  return model::ModelEngine<model::RelacySync>::get();
+}
+template <>
+inline MultiWaitEngine<model::ObservedSync>& multi_engine<model::ObservedSync>() noexcept {
+  return model::ModelEngine<model::ObservedSync>::get();
+}
+
+}  // namespace exitleft::detail
+
+namespace exitleft::model {}  // namespace exitleft::model
 
 #pragma pop_macro("delete")
