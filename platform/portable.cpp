@@ -5,6 +5,8 @@
 // of another address and leave ours asleep. Those extra wake-ups are the spurious returns the
 // contract allows. wake_* lock the bucket mutex before notifying; a waiter checks the word under
 // the same mutex, so a store made before wake_* is seen either by that check or by the wake-up.
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +44,10 @@ Bucket* buckets() noexcept {
   return table;
 }
 
+// Built before main() runs, so that a fork() can never find the table half constructed (its
+// function-local static's guard "in progress" in the child, forever).
+[[maybe_unused]] Bucket* const eager_buckets = buckets();
+
 Bucket& bucket_for(const Word* word) noexcept {
   // Fibonacci hashing of the address; the low bits of an aligned address carry no information.
   const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(word));
@@ -69,6 +75,36 @@ void Portable::wake_all(const Word* word) noexcept {
   { std::lock_guard lock(b.mutex); }
   b.cv.notify_all();
 }
+
+// Process-shared waits. The buckets live in this process, so a store made by another process
+// comes with no notification: wait_shared polls. It sleeps on the bucket's condition variable
+// (which a wake_*_shared from this process ends at once) for a slice, then re-reads the word;
+// the slices double from kFirstSlice up to kMaxSlice, so a waiter that is not woken costs one
+// re-read per millisecond once it has waited a little while. It returns when the word differs or
+// the deadline passes, never after a mere slice: the back-off state stays on this stack.
+namespace {
+constexpr std::chrono::microseconds kFirstSlice{20};
+constexpr std::chrono::microseconds kMaxSlice{1000};
+}  // namespace
+
+bool Portable::wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept {
+  Bucket& b = bucket_for(&word);
+  Clock::duration slice = kFirstSlice;
+  std::unique_lock lock(b.mutex);
+  for (;;) {
+    // relaxed: the caller re-reads the word with its own ordering. A store from this process
+    // made before its wake_*_shared is ordered by the bucket mutex, as in wait().
+    if (word.load(std::memory_order_relaxed) != expected) return true;
+    const Deadline now = Clock::now();
+    if (now >= deadline) return false;  // (deadline > now below: no overflow in the subtraction)
+    b.cv.wait_until(lock, deadline - now > slice ? now + slice : deadline);
+    slice = std::min<Clock::duration>(slice * 2, kMaxSlice);
+  }
+}
+
+void Portable::wake_one_shared(const Word* word) noexcept { wake_all(word); }
+
+void Portable::wake_all_shared(const Word* word) noexcept { wake_all(word); }
 
 void Portable::reset_after_fork() noexcept {
   // The parent's other threads do not exist in the child; whatever they held is abandoned.

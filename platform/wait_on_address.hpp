@@ -14,6 +14,22 @@
 // parking lot releases a thread and then wakes it; the thread may already be gone): no backend
 // ever dereferences the address in wake_one / wake_all.
 //
+// The same three exist for a word that several processes map (wait_shared, wake_one_shared,
+// wake_all_shared; SharedAutoResetEvent and SharedManualResetEvent use them), with the same
+// contract. Only some kernels can wait on a word across processes:
+//   linux     futex without FUTEX_PRIVATE_FLAG: keyed by the backing page, so a wake from any
+//             process that maps the word reaches every waiter, at whatever address each maps it.
+//   darwin    UL_COMPARE_AND_WAIT_SHARED: keyed by the VM object, likewise.
+//   windows   WaitOnAddress only sees wakes from its own process, and
+//   portable  the buckets (a mutex and a condition variable) live in one process; so both poll:
+//             wait_shared re-reads the word after pauses that grow up to about 1 ms (portable:
+//             condition-variable waits of 20 µs doubling to 1 ms; windows: a few yields, then
+//             1 ms WaitOnAddress timeouts), while a wake_*_shared from the waiter's own process
+//             still ends a pause at once. A change made by another process is seen within about
+//             a millisecond (Windows: within one tick of the system timer, 15.6 ms unless a
+//             program raised the timer's resolution); no wake-up is lost, waiting only costs
+//             those re-reads.
+//
 // This folder is the only place in exitleft that knows about operating systems. The backend is
 // chosen at configure time (EXITLEFT_BACKEND=auto|linux|windows|darwin|portable), which defines
 // exactly one EXITLEFT_BACKEND_<NAME> macro for the library's sources. Several backends can be
@@ -51,6 +67,11 @@ struct WindowsWaitOnAddress {
   static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
   static void wake_one(const Word* word) noexcept;
   static void wake_all(const Word* word) noexcept;
+  // Process-shared variants: polling (see the top of this file); the wakes reach only waiters of
+  // this process, which they wake at once.
+  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
+  static void wake_one_shared(const Word* word) noexcept;
+  static void wake_all_shared(const Word* word) noexcept;
 };
 
 // macOS: __ulock_wait2 (ns timeouts) when the OS has it, otherwise __ulock_wait (µs timeouts in a
@@ -69,6 +90,11 @@ struct Portable {
   static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
   static void wake_one(const Word* word) noexcept;
   static void wake_all(const Word* word) noexcept;
+  // Process-shared variants: polling (see the top of this file); the wakes reach only waiters of
+  // this process, which they wake at once.
+  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
+  static void wake_one_shared(const Word* word) noexcept;
+  static void wake_all_shared(const Word* word) noexcept;
   // Reinitialises the buckets in a child process after fork(): another thread of the parent may
   // have held one of their mutexes at the moment of the fork.
   static void reset_after_fork() noexcept;
@@ -91,6 +117,14 @@ inline bool wait(const Word& word, std::uint32_t expected, Deadline deadline) no
 }
 inline void wake_one(const Word* word) noexcept { Backend::wake_one(word); }
 inline void wake_all(const Word* word) noexcept { Backend::wake_all(word); }
+
+// The process-shared trio of the selected backend (see the top of this file for what each
+// backend does across processes).
+inline bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept {
+  return Backend::wait_shared(word, expected, deadline);
+}
+inline void wake_one_shared(const Word* word) noexcept { Backend::wake_one_shared(word); }
+inline void wake_all_shared(const Word* word) noexcept { Backend::wake_all_shared(word); }
 
 // The name of the selected backend ("linux", "windows", "darwin", "portable").
 const char* backend_name() noexcept;

@@ -66,6 +66,32 @@ bool WindowsWaitOnAddress::wait(const Word& word, std::uint32_t expected,
   }
 }
 
+// Process-shared waits. WaitOnAddress only hears WakeByAddress* calls made in its own process,
+// so wait_shared polls: it yields the processor for the first few rounds (a change that another
+// process is about to make is seen without a timer), then waits on the address for 1 ms at a
+// time (the shortest timeout it takes; the system timer may stretch it to one tick, 15.6 ms by
+// default) and re-reads the word. A wake_*_shared from this process ends such a wait at once.
+// It returns when the word differs or the deadline passes.
+bool WindowsWaitOnAddress::wait_shared(const Word& word, std::uint32_t expected,
+                                       Deadline deadline) noexcept {
+  constexpr int kYieldRounds = 8;
+  for (int round = 0;; ++round) {
+    // relaxed: only a hint; the caller re-reads the word with its own ordering.
+    if (word.load(std::memory_order_relaxed) != expected) return true;
+    if (deadline != kForever && Clock::now() >= deadline) return false;
+    if (round < kYieldRounds) {
+      SwitchToThread();
+    } else {
+      // Returns at once if the word differs; a timeout or a wake just leads to the next look.
+      WaitOnAddress(address_of(&word), &expected, sizeof expected, 1);
+    }
+  }
+}
+
+void WindowsWaitOnAddress::wake_one_shared(const Word* word) noexcept { wake_one(word); }
+
+void WindowsWaitOnAddress::wake_all_shared(const Word* word) noexcept { wake_all(word); }
+
 void WindowsWaitOnAddress::wake_one(const Word* word) noexcept {
   WakeByAddressSingle(address_of(word));
 }
