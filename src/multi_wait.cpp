@@ -23,6 +23,12 @@ MultiWaitEngine<StdSync>& multi_engine<StdSync>() noexcept {
 }
 
 namespace {
+// Built before main() runs, so that a fork() can never find the engine half constructed (its
+// function-local static's guard "in progress" in the child, forever).
+[[maybe_unused]] MultiWaitEngine<StdSync>& eager_engine = multi_engine<StdSync>();
+}  // namespace
+
+namespace {
 
 // Copies the targets into `out` after checking the SPEC's rules.
 std::span<const WaitTarget<StdSync>> checked(std::span<const WaitableRef> objects, bool all,

@@ -47,9 +47,18 @@ struct StdSync {
   static void pause() noexcept { cpu_relax(); }
   static void yield() noexcept { std::this_thread::yield(); }
   static bool multi_core() noexcept {
-    static const bool value = std::thread::hardware_concurrency() > 1;
-    return value;
+    // A constant-initialised cache, not a function-local static: a fork() while another thread
+    // ran a static's first initialisation would leave its guard "in progress" in the child,
+    // and the child's first spinning wait would block forever. Racing first calls all store
+    // the same value. relaxed: nothing else is published through this byte.
+    signed char value = multi_core_cache.load(std::memory_order_relaxed);
+    if (value < 0) {
+      value = std::thread::hardware_concurrency() > 1 ? 1 : 0;
+      multi_core_cache.store(value, std::memory_order_relaxed);
+    }
+    return value != 0;
   }
+  static inline std::atomic<signed char> multi_core_cache{-1};  // -1: not known yet
   static std::chrono::steady_clock::time_point now() noexcept {
     return std::chrono::steady_clock::now();
   }
