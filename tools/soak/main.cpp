@@ -1,0 +1,304 @@
+// exitleft-soak: every exitleft primitive, driven from many threads at once for a bounded time,
+// with exact books (tools/soak/soak.hpp). Exit status: 0 no lost or duplicated signal and every
+// check passed, 1 a check failed or a thread got stuck (the watchdog), 2 bad arguments.
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "tools/soak/soak.hpp"
+
+namespace {
+
+using namespace exitleft::soak;
+
+constexpr const char* kUsage = R"(usage: exitleft-soak [options]
+
+Runs every exitleft primitive from many threads at once for a bounded time and keeps exact
+books: every signal, semaphore unit, generation, message and unpark token produced must be
+consumed exactly once. Scenarios, all at the same time, each on its own threads:
+  auto-reset    AutoResetEvent hand-offs with timed waits (one id in flight per event)
+  manual-reset  ManualResetEvent generations; waiters must see every one exactly once
+  semaphore     a pool of units (never more holders than units) and a producer/consumer flow
+  countdown     CountdownEvent rounds: exactly one decrement reaches 0, every waiter released
+  multi-wait    wait_any / wait_all over events, semaphores and a countdown, + single waiters
+  stage         a Stage routing messages by token through an in-memory resource, in order
+  parking-lot   park / unpark_one / unpark_all / unpark_requeue / unpark_filter, tokens booked
+A thread that makes no progress for the stall timeout is reported with what it was doing, and
+the soak exits with status 1 (a hang never hangs CI).
+
+options:
+  --duration S       seconds to run (default 60; 0.1 to 86400)
+  --threads N        threads per role in each scenario (default 3; 2 to 64)
+  --seed S           seed of the threads' random choices (default: from the clock; printed)
+  --stall-timeout S  seconds without progress that count as stuck (default 30; 1 to 3600)
+  --quiet            no progress line and no counts: only the verdict and any failure
+  --inject F         break the soak's own books to show that its checks work:
+                     lose, duplicate or stall (exit status 1 expected)
+  --help             this text
+
+Exit status: 0 every check passed, 1 a check failed or a thread was stuck, 2 bad arguments.
+)";
+
+[[noreturn]] void bad_argument(const std::string& what) {
+  std::fprintf(stderr, "exitleft-soak: %s\n(try --help)\n", what.c_str());
+  std::exit(2);
+}
+
+std::optional<double> parse_double(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::uint64_t v = 0;
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    s.remove_prefix(2);
+    base = 16;
+  }
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  bool seeded = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::optional<std::string_view> inline_value;
+    if (const auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto value = [&]() -> std::string_view {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= argc) bad_argument(std::string(arg) + " needs a value");
+      return argv[++i];
+    };
+    auto no_value = [&] {
+      if (inline_value) bad_argument(std::string(arg) + " takes no value");
+    };
+    if (arg == "--help" || arg == "-h") {
+      no_value();
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--duration") {
+      const std::string_view v = value();
+      const auto d = parse_double(v);
+      if (!d || *d < 0.1 || *d > 86400) {
+        bad_argument("--duration must be a number of seconds from 0.1 to 86400, not '" +
+                     std::string(v) + "'");
+      }
+      o.duration_s = *d;
+    } else if (arg == "--threads") {
+      const std::string_view v = value();
+      const auto n = parse_u64(v);
+      if (!n || *n < 2 || *n > 64) {
+        bad_argument("--threads must be from 2 to 64, not '" + std::string(v) + "'");
+      }
+      o.threads = static_cast<unsigned>(*n);
+    } else if (arg == "--seed") {
+      const std::string_view v = value();
+      const auto s = parse_u64(v);
+      if (!s)
+        bad_argument("--seed must be an unsigned 64-bit number, not '" + std::string(v) + "'");
+      o.seed = *s;
+      seeded = true;
+    } else if (arg == "--stall-timeout") {
+      const std::string_view v = value();
+      const auto d = parse_double(v);
+      if (!d || *d < 1 || *d > 3600) {
+        bad_argument("--stall-timeout must be a number of seconds from 1 to 3600, not '" +
+                     std::string(v) + "'");
+      }
+      o.stall_timeout_s = *d;
+    } else if (arg == "--quiet") {
+      no_value();
+      o.quiet = true;
+    } else if (arg == "--inject") {
+      const std::string_view v = value();
+      if (v == "lose") {
+        o.inject = Inject::Lose;
+      } else if (v == "duplicate") {
+        o.inject = Inject::Duplicate;
+      } else if (v == "stall") {
+        o.inject = Inject::Stall;
+      } else {
+        bad_argument("--inject must be lose, duplicate or stall, not '" + std::string(v) + "'");
+      }
+    } else {
+      bad_argument("unknown option '" + std::string(argv[i]) + "'");
+    }
+  }
+  if (!seeded) {
+    o.seed = mix(
+        static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
+  }
+  return o;
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Tracks each worker's count of loop iterations; a worker that has not finished and whose count
+// stood still for the stall timeout is stuck.
+class Watchdog {
+ public:
+  Watchdog(const std::vector<std::unique_ptr<Scenario>>& scenarios, double limit_s)
+      : scenarios_(scenarios), limit_s_(limit_s) {
+    for (const auto& s : scenarios_) {
+      for (const auto& w : s->workers()) seen_.push_back({w.get(), w->ops(), Clock::now()});
+    }
+  }
+
+  // Returns normally while everything moves; otherwise reports and ends the process.
+  void check(const Failures& failures) {
+    bool stuck = false;
+    for (Seen& s : seen_) {
+      const std::uint64_t ops = s.worker->ops();
+      if (ops != s.ops || s.worker->done()) {
+        s.ops = ops;
+        s.since = Clock::now();
+      } else if (seconds_since(s.since) >= limit_s_) {
+        stuck = true;
+      }
+    }
+    if (!stuck) return;
+    std::fprintf(stdout, "\nexitleft-soak: STUCK: threads made no progress for %.0f s\n", limit_s_);
+    for (const auto& sc : scenarios_) {
+      bool header = false;
+      for (const auto& w : sc->workers()) {
+        const Seen& s = find(w.get());
+        const double idle = seconds_since(s.since);
+        if (w->done() || idle < limit_s_) continue;
+        if (!header) {
+          std::fprintf(stdout, "  %s: %s\n", sc->name().c_str(), sc->describe().c_str());
+          header = true;
+        }
+        std::fprintf(stdout, "    %s: %s (%llu iterations, none for %.1f s)\n", w->name().c_str(),
+                     w->phase(), static_cast<unsigned long long>(w->ops()), idle);
+      }
+    }
+    for (const std::string& d : failures.details()) std::fprintf(stdout, "  %s\n", d.c_str());
+    std::fprintf(stdout, "exitleft-soak: FAILED (stuck)\n");
+    std::fflush(stdout);
+    std::fflush(stderr);
+    _exit(1);  // the stuck threads cannot be joined
+  }
+
+ private:
+  struct Seen {
+    const Worker* worker;
+    std::uint64_t ops;
+    Clock::time_point since;
+  };
+  const Seen& find(const Worker* w) const {
+    for (const Seen& s : seen_) {
+      if (s.worker == w) return s;
+    }
+    return seen_.front();
+  }
+
+  const std::vector<std::unique_ptr<Scenario>>& scenarios_;
+  const double limit_s_;
+  std::vector<Seen> seen_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  const bool progress = !options.quiet && isatty(STDOUT_FILENO) == 1;
+
+  Failures failures;
+  std::vector<std::unique_ptr<Scenario>> scenarios;
+  scenarios.push_back(make_auto_reset(options, failures));
+  scenarios.push_back(make_manual_reset(options, failures));
+  scenarios.push_back(make_semaphore(options, failures));
+  scenarios.push_back(make_countdown(options, failures));
+  scenarios.push_back(make_multi_wait(options, failures));
+  scenarios.push_back(make_stage(options, failures));
+  scenarios.push_back(make_parking_lot(options, failures));
+
+  const Clock::time_point start = Clock::now();
+  for (auto& s : scenarios) s->start();
+  std::size_t threads = 0;
+  for (const auto& s : scenarios) threads += s->workers().size();
+  if (!options.quiet) {
+    std::printf(
+        "exitleft-soak: %.1f s, seed 0x%016llx, %u threads per role, %zu scenarios on "
+        "%zu threads\n",
+        options.duration_s, static_cast<unsigned long long>(options.seed), options.threads,
+        scenarios.size(), threads);
+    std::fflush(stdout);
+  }
+
+  Watchdog watchdog(scenarios, options.stall_timeout_s);
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(options.duration_s));
+  bool stop_requested = false;
+  Clock::time_point next_line = start + std::chrono::seconds(1);
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    watchdog.check(failures);
+    if (!stop_requested && Clock::now() >= end) {
+      for (auto& s : scenarios) s->request_stop();
+      stop_requested = true;
+    }
+    bool done = stop_requested;
+    for (const auto& s : scenarios) done = done && s->all_done();
+    if (progress && (Clock::now() >= next_line || done)) {
+      next_line += std::chrono::seconds(1);
+      std::string line = "\r" + std::to_string(static_cast<int>(seconds_since(start))) + "/" +
+                         std::to_string(static_cast<int>(std::ceil(options.duration_s))) + " s";
+      for (const auto& s : scenarios) line += "  " + s->name() + " " + short_count(s->headline());
+      if (stop_requested) line += "  (stopping)";
+      line += "\x1b[K";  // erase what a longer line before left
+      std::fputs(line.c_str(), stdout);
+      std::fflush(stdout);
+    }
+    if (done) break;
+  }
+  if (progress) std::fputs("\n", stdout);
+  for (auto& s : scenarios) s->join();
+  for (auto& s : scenarios) s->verify();
+
+  std::uint64_t iterations = 0;
+  for (const auto& s : scenarios) {
+    for (const auto& w : s->workers()) iterations += w->ops();
+  }
+  if (!options.quiet) {
+    for (const auto& s : scenarios) {
+      std::printf("  %-12s %s\n", s->name().c_str(), s->summary().c_str());
+    }
+  }
+  const double elapsed = seconds_since(start);
+  if (failures.count() == 0) {
+    std::printf(
+        "exitleft-soak: OK: no lost or duplicated signals, every check passed (%.1f s, "
+        "%llu operations)\n",
+        elapsed, static_cast<unsigned long long>(iterations));
+    return 0;
+  }
+  std::printf("exitleft-soak: FAILED: %zu problems (seed 0x%016llx)\n", failures.count(),
+              static_cast<unsigned long long>(options.seed));
+  for (const std::string& d : failures.details()) std::printf("  %s\n", d.c_str());
+  return 1;
+}
