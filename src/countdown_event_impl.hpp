@@ -88,7 +88,7 @@ void BasicCountdownEvent<Sync, Spin>::reset_to_zero_slow() noexcept {
 
 template <class Sync, bool Spin>
 bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
-  BasicSpinWait<Sync> spin;
+  BasicSpinWait<Sync, SpinTail::Pause> spin;  // a signal wait: no sched_yield (basic_spin_wait.hpp)
   // acquire: pairs with the release in decrement() / reset() / the slow paths above.
   std::uint64_t s = state_.load(std::memory_order_acquire);
   for (;;) {

@@ -278,7 +278,7 @@ std::optional<std::size_t> MultiWaitEngine<Sync>::wait(std::span<const Target> t
   }
   lock_.unlock();
 
-  BasicSpinWait<Sync> spin;
+  BasicSpinWait<Sync, SpinTail::Pause> spin;  // a signal wait: no sched_yield (basic_spin_wait.hpp)
   for (;;) {
     // acquire: pairs with the release in release_records().
     const std::uint32_t s = r.state.load(std::memory_order_acquire);

@@ -196,7 +196,7 @@ void BasicRawEvent<Sync, Spin>::reset_multi() noexcept {
 template <class Sync, bool Spin>
 template <bool Consume>
 bool BasicRawEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
-  BasicSpinWait<Sync> spin;
+  BasicSpinWait<Sync, SpinTail::Pause> spin;  // a signal wait: no sched_yield (basic_spin_wait.hpp)
   // acquire: pairs with the release in set_one() / set_all() (used when !Consume).
   std::uint8_t s = state_.load(std::memory_order_acquire);
   for (;;) {

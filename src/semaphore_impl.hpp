@@ -74,7 +74,7 @@ bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
 
 template <class Sync, bool Spin>
 bool BasicSemaphore<Sync, Spin>::acquire_slow(SteadyTime deadline) noexcept {
-  BasicSpinWait<Sync> spin;
+  BasicSpinWait<Sync, SpinTail::Pause> spin;  // a signal wait: no sched_yield (basic_spin_wait.hpp)
   std::uint64_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
     parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;

@@ -63,7 +63,8 @@ bool passed(SteadyTime deadline) noexcept {
 // is set, or a set or pulse happened since `first` (the word's generation moved on).
 template <bool Consume>
 bool wait_on(Word& word, std::uint32_t first, SteadyTime deadline) noexcept {
-  SpinWait spin;
+  detail::BasicSpinWait<detail::StdSync, detail::SpinTail::Pause>
+      spin;               // no sched_yield (basic_spin_wait.hpp)
   bool in_count = false;  // this waiter is in the word's waiter count
   std::uint32_t s = first;
   for (;;) {

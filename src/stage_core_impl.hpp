@@ -28,7 +28,7 @@ auto BasicStageCore<Sync, Spin>::enter(Seat& seat, SteadyTime deadline) noexcept
 
 template <class Sync, bool Spin>
 auto BasicStageCore<Sync, Spin>::wait_for_turn(Seat& seat, SteadyTime deadline) noexcept -> Entry {
-  BasicSpinWait<Sync> spin;
+  BasicSpinWait<Sync, SpinTail::Pause> spin;  // a signal wait: no sched_yield (basic_spin_wait.hpp)
   for (;;) {
     // acquire: pairs with the release in notify() and with the release that sets PROMOTED in
     // leave() (the old head's work with the resource happens before ours).
@@ -51,8 +51,7 @@ auto BasicStageCore<Sync, Spin>::wait_for_turn(Seat& seat, SteadyTime deadline) 
           // let a flag set in between go unseen by both sides: a lost wake-up, found by the
           // Relacy model (tests/model/stage_model.cpp) and StageCore.NotifyBetween... below.
           // relaxed: the acquire load at the top of the loop synchronizes with their release.
-          const std::uint32_t prev =
-              seat.state.fetch_or(Seat::kParked, std::memory_order_relaxed);
+          const std::uint32_t prev = seat.state.fetch_or(Seat::kParked, std::memory_order_relaxed);
           return (prev & (Seat::kNotified | Seat::kPromoted)) == 0;
         },
         [] {}, [](const void*, bool) {}, parking_lot::DEFAULT_PARK_TOKEN, deadline);
