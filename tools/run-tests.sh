@@ -7,6 +7,7 @@
 #                                      (configure, build, ctest; build/<stage>)
 #   install                            tools/check-install.sh, with --deb when run as root
 #                                      (installs and removes the Debian packages)
+#   docs                               the API reference (Doxygen; any warning fails), build/docs
 # With no stage named, runs them all in that order. Every stage runs even after one failed
 # (--fail-fast stops at the first failure); the summary at the end lists each stage, and the
 # exit status is non-zero if any stage failed.
@@ -14,7 +15,7 @@
 # Builds use CMAKE_BUILD_PARALLEL_LEVEL jobs (default 2).
 set -uo pipefail  # no -e: every stage runs and is counted
 
-all_stages=(dev portable asan tsan mingw install)
+all_stages=(dev portable asan tsan mingw install docs)
 fail_fast=0
 stages=()
 for arg in "$@"; do
@@ -42,6 +43,7 @@ for s in "${stages[@]}"; do
   case "$s" in
     mingw) groups+=(mingw) ;;
     install) groups+=(package) ;;
+    docs) groups+=(docs) ;;
   esac
 done
 say "dependencies: tools/install-deps.sh ${groups[*]}"
@@ -59,6 +61,9 @@ for s in "${stages[@]}"; do
       say "not root: checking the install without the Debian packages (run as root for --deb)"
       cmd=(bash tools/check-install.sh)
     fi
+  elif [ "$s" = docs ]; then
+    # The API reference: Doxygen over the public headers; any warning fails the target.
+    cmd=(bash -c 'cmake -S . -B build/docs --fresh -DEXITLEFT_BUILD_TESTS=OFF -DEXITLEFT_BUILD_BENCHMARKS=OFF -DEXITLEFT_BUILD_TOOLS=OFF >/dev/null && cmake --build build/docs --target docs')
   else
     cmd=(cmake --workflow --preset "$s" --fresh)
   fi
