@@ -18,13 +18,6 @@
 namespace exitleft::soak {
 namespace {
 
-std::string format(const char* fmt, auto... args) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
-using ull = unsigned long long;
-
 // Two semaphores. The pool holds kPoolUnits units that threads borrow and give back: more
 // holders than units, or a give-back refused because the count would pass its maximum, is a
 // duplicated unit. The flow has producers (release(n), refused when full) and consumers (timed

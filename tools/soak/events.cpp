@@ -14,13 +14,6 @@
 namespace exitleft::soak {
 namespace {
 
-std::string format(const char* fmt, auto... args) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
-using ull = unsigned long long;
-
 // Producers set an event only after claiming its slot with a fresh id (at most one signal in
 // flight per event, since an event is a boolean); a consumer whose wait returns true takes the
 // id back. A wait that returns true with no id in flight is a duplicate; an id that stays in

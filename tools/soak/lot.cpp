@@ -17,13 +17,6 @@ namespace {
 
 namespace pl = exitleft::parking_lot;
 
-std::string format(const char* fmt, auto... args) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
-using ull = unsigned long long;
-
 // Token books: every unpark call hands its token to `n` threads; every parked thread that
 // returns Unparked receives one token. Counts, sums and sums of mixed tokens must match:
 // a token delivered twice, never delivered, or invented shows up.

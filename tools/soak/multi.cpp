@@ -15,13 +15,6 @@
 namespace exitleft::soak {
 namespace {
 
-std::string format(const char* fmt, auto... args) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
-using ull = unsigned long long;
-
 // Consumable objects (books kept per object): 0 = auto-reset a0, 1 = a1, 2 = semaphore s0,
 // 3 = s1. Auto-reset events are "armed" by the producer that sets them and disarmed by whoever
 // consumes the signal, so each carries at most one signal and a consumption with nothing armed is

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -22,6 +23,14 @@
 #include <vector>
 
 namespace exitleft::soak {
+
+// printf into a std::string (failure and progress messages; 255 characters at most).
+std::string format(const char* fmt, auto... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  return buf;
+}
+using ull = unsigned long long;
 
 using Clock = std::chrono::steady_clock;
 

@@ -19,13 +19,6 @@
 namespace exitleft::soak {
 namespace {
 
-std::string format(const char* fmt, auto... args) {
-  char buf[256];
-  std::snprintf(buf, sizeof buf, fmt, args...);
-  return buf;
-}
-using ull = unsigned long long;
-
 struct Message {
   unsigned token;
   std::uint64_t seq;
