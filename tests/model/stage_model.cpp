@@ -13,22 +13,23 @@
 //   head stays until it returns); a notify before enter gives Notified at once; a notification is
 //   consumed at most once and, if enter timed out first, stays pending.
 //
-// stage.core.* run the library's BasicStageCore. At the time of writing several of them fail with
-// a DEADLOCK: the park's validate in wait_for_turn() loads NOTIFIED / PROMOTED and then sets
-// PARKED with a second RMW, so a notify() or leave() whose RMW lands between the two (or whose
-// flag the relaxed load does not see yet) finds PARKED clear and wakes nobody, while the owner
-// goes to sleep with the flag set: the notification, or the head role, is lost. The smallest
-// failing models are stage.core.promotion.pair (a head leaves while its one waiter parks) and
-// stage.core.head_notifies (a head notifies its one waiter while it parks), two threads each.
+// stage.core.* run the library's BasicStageCore. They found a lost wake-up in its first version:
+// the park's validate in wait_for_turn() loaded NOTIFIED / PROMOTED and then set PARKED with a
+// second RMW, so a notify() or leave() whose RMW landed between the two found PARKED clear and
+// woke nobody, while the owner went to sleep with the flag set (smallest failing models:
+// stage.core.promotion.pair and stage.core.head_notifies, two threads each). The library now
+// sets PARKED and reads the flags in one RMW, and they pass; StageCore.NotifyOrPromotionInside
+// TheParkValidationIsNeverLost in tests/stage_test.cpp replays that race deterministically.
 //
-// stage.copy.* run MiniStageCore below, a copy of the protocol whose validate sets PARKED and
-// looks at the flags in one RMW: the same models pass. seeded.* run that copy with a bug:
+// stage.copy.* run MiniStageCore below, a copy of the same protocol that the seeded bugs can be
+// written into (the library's code has no seams for them): the same models pass on it.
+// seeded.* run that copy with a bug:
 // - seeded.declined_promotion_lost: exit-left's bug: a promoted waiter that times out (or is
 //   notified) returns without passing the role on: DEADLOCK.
 // - seeded.headed_cleared_before_pop: leave() marks the stage idle, then (in a second critical
 //   section) promotes the first waiter; a newcomer can head in between: two heads, the S1
 //   assertion fails.
-// - seeded.check_then_announce: the library's validate (check, then announce) in the copy:
+// - seeded.check_then_announce: the library's first validate (check, then announce) in the copy:
 //   DEADLOCK, as stage.core.notify_waiting.
 // - seeded.relaxed_promotion: leave() sets PROMOTED with a relaxed RMW; a waiter that sees it
 //   while spinning heads without synchronizing with the old head: DATA RACE on the resource

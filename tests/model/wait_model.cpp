@@ -10,10 +10,10 @@
 //   one that timed out consumed nothing; with only e1 set it never returns.
 // - wait.any.*: a wait-any consumes exactly the object it reports; with e0 set before e1 (in the
 //   setter's order, and nobody else consuming e0) it must report 0, the lowest signalled index.
-//   At the time of writing wait.any.pair.lowest and wait.any.lowest.random fail: the lock-free
-//   pre-pass of MultiWaitEngine::wait() looks at the objects one by one (quick_take), so it can
-//   find e0 unset, then e1 set (e0 having been set in between) and take e1 while e0 is signalled:
-//   the reported index was never the lowest signalled one.
+//   wait.any.pair.lowest and wait.any.lowest.random found a bug in a first version: a lock-free
+//   pre-pass of MultiWaitEngine::wait() looked at the objects one by one (quick_take), so it
+//   could find e0 unset, then e1 set (e0 having been set in between) and take e1 while e0 was
+//   signalled. The pre-pass now looks at the first object only, and they pass.
 // - wait.fifo: a single waiter parked on e1 before a wait-any registered on it gets the one set
 //   of e1 (FIFO across single and multi waiters).
 //
