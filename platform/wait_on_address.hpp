@@ -59,6 +59,13 @@ struct LinuxFutex {
   static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
   static void wake_one_shared(const Word* word) noexcept;
   static void wake_all_shared(const Word* word) noexcept;
+  // Waits on two words at once (futex_waitv, Linux 5.16+): returns at once if `a` no longer holds
+  // `expected_a` or `b` no longer holds `expected_b`, otherwise sleeps until a wake_* on either
+  // word, a spurious wake-up, or the deadline; false only for the deadline. Use it only when
+  // has_wait_either() is true (the kernel has futex_waitv and no seccomp filter refuses it).
+  static bool wait_either(const Word& a, std::uint32_t expected_a, const Word& b,
+                          std::uint32_t expected_b, Deadline deadline) noexcept;
+  static bool has_wait_either() noexcept;
 };
 
 // Windows 8+: WaitOnAddress / WakeByAddressSingle / WakeByAddressAll. Millisecond timeouts are
@@ -115,16 +122,45 @@ using Backend = Portable;
 inline bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept {
   return Backend::wait(word, expected, deadline);
 }
-inline void wake_one(const Word* word) noexcept { Backend::wake_one(word); }
-inline void wake_all(const Word* word) noexcept { Backend::wake_all(word); }
+inline void wake_one(const Word* word) noexcept {
+  Backend::wake_one(word);
+}
+inline void wake_all(const Word* word) noexcept {
+  Backend::wake_all(word);
+}
+
+// Waiting on two words at once, where the selected backend can (Linux: futex_waitv). The
+// parking lot uses it to wake many parked threads with one system call (src/parking_lot_core.hpp,
+// "group wake-ups"). Elsewhere has_wait_either() is false and wait_either() must not be called.
+#if defined(EXITLEFT_BACKEND_LINUX)
+inline bool has_wait_either() noexcept {
+  return LinuxFutex::has_wait_either();
+}
+inline bool wait_either(const Word& a, std::uint32_t expected_a, const Word& b,
+                        std::uint32_t expected_b, Deadline deadline) noexcept {
+  return LinuxFutex::wait_either(a, expected_a, b, expected_b, deadline);
+}
+#else
+inline bool has_wait_either() noexcept {
+  return false;
+}
+inline bool wait_either(const Word& a, std::uint32_t expected_a, const Word&, std::uint32_t,
+                        Deadline deadline) noexcept {
+  return Backend::wait(a, expected_a, deadline);  // never reached: has_wait_either() is false
+}
+#endif
 
 // The process-shared trio of the selected backend (see the top of this file for what each
 // backend does across processes).
 inline bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept {
   return Backend::wait_shared(word, expected, deadline);
 }
-inline void wake_one_shared(const Word* word) noexcept { Backend::wake_one_shared(word); }
-inline void wake_all_shared(const Word* word) noexcept { Backend::wake_all_shared(word); }
+inline void wake_one_shared(const Word* word) noexcept {
+  Backend::wake_one_shared(word);
+}
+inline void wake_all_shared(const Word* word) noexcept {
+  Backend::wake_all_shared(word);
+}
 
 // The name of the selected backend ("linux", "windows", "darwin", "portable").
 const char* backend_name() noexcept;

@@ -11,13 +11,31 @@
 namespace exitleft::parking_lot::detail {
 namespace {
 
+// The group words of group wake-ups (parking_lot_core.hpp): a fixed table, never moved or
+// freed, one cache line each. Keys are spread over them by the same kind of hash as buckets.
+struct alignas(64) GroupWord {
+  platform::Word word{0};
+};
+GroupWord group_words[kGroupWords];
+
 struct LotSync : exitleft::detail::StdSync {
   static bool wait(const platform::Word& word, std::uint32_t expected, Deadline deadline) noexcept {
     return platform::wait(word, expected, deadline);
   }
   static void wake_one(const platform::Word* word) noexcept { platform::wake_one(word); }
   static void wake_all(const platform::Word* word) noexcept { platform::wake_all(word); }
+  // Group wake-ups where the platform can wait on two words at once (Linux: futex_waitv).
+  static platform::Word* group_word(std::uintptr_t key) noexcept {
+    if (!platform::has_wait_either()) return nullptr;
+    return &group_words[group_index(key)].word;
+  }
+  static bool wait_either(const platform::Word& a, std::uint32_t expected_a,
+                          const platform::Word& b, std::uint32_t expected_b,
+                          Deadline deadline) noexcept {
+    return platform::wait_either(a, expected_a, b, expected_b, deadline);
+  }
 };
+static_assert(Lot<LotSync>::Thread::kGroupWakeUps);
 
 using GlobalLot = Lot<LotSync>;
 using Thread = ThreadData<LotSync>;

@@ -18,6 +18,17 @@
 // - The unparker touches a thread's ThreadData for the last time with the store of 0: after that
 //   the thread may return and its ThreadData may die. The wake that follows only passes the
 //   address to the OS, which never dereferences it.
+// - Group wake-ups (where the sync policy offers them: Linux with futex_waitv). A parking thread
+//   records the group word of its key (a fixed table of words, one per hash of the key) and
+//   sleeps on its own word and that group word at once. An unparker that releases two or more
+//   threads stores 0 in each one's `parked` word without a system call, then bumps each group
+//   word involved and wakes all of its sleepers with one call: a broadcast to N threads costs one
+//   FUTEX_WAKE instead of N (the woken threads of other keys that share the group see their
+//   `parked` still 1 and sleep again). The sleeper reads the group word before `parked`, and the
+//   unparker stores `parked` before it bumps the group word: a sleeper that reads the bumped
+//   value sees 0 in `parked`; one that read the old value is either woken by the bump's wake-up
+//   or refused by the kernel's check of the group word. A single release (unpark_one, requeue's
+//   hand-off) keeps the per-thread wake-up.
 // - The table grows (3 buckets per registered thread) by allocating the new table first, then
 //   locking every bucket of the old one, moving the queues over in order, and publishing it.
 #pragma once
@@ -33,6 +44,14 @@
 namespace exitleft::parking_lot::detail {
 
 inline constexpr Deadline kForever = Deadline::max();
+
+// Group wake-ups (below): how many group words a policy keeps, and which one serves `key`
+// (Fibonacci hashing: the low bits of an address carry little information).
+inline constexpr std::size_t kGroupWords = 256;
+inline constexpr std::size_t group_index(std::uintptr_t key) noexcept {
+  return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ull) >> 56);
+}
+static_assert(kGroupWords == std::size_t{1} << (64 - 56));
 
 // A three-state mutex on one 32-bit word (0 unlocked, 1 locked, 2 locked with sleepers),
 // waiting through the sync policy's wait-on-address. Guards one bucket.
@@ -89,11 +108,18 @@ struct ThreadData {
   template <class T>
   using Var = typename Sync::template Var<T>;
 
+  // Whether the policy offers group wake-ups: group_word(key) (nullptr when the platform
+  // cannot) and wait_either(a, expected_a, b, expected_b, deadline).
+  static constexpr bool kGroupWakeUps = requires(std::uintptr_t key) { Sync::group_word(key); };
+
   // 1 from the moment the thread queues itself until an unparker releases it.
   Atomic<std::uint32_t> parked{0};
   // The key the thread is parked on. Atomic because a timed-out thread reads it before it holds
   // the bucket lock; it only changes under the bucket lock (park, unpark_requeue).
   Atomic<std::uintptr_t> key{0};
+  // The group word this thread sleeps on besides `parked` (group wake-ups, above), or nullptr.
+  // Written by the thread under the bucket lock when it queues itself, read by its unparker.
+  Var<Atomic<std::uint32_t>*> group{nullptr};
   // Guarded by the bucket lock while queued, then owned by the unparker until release().
   Var<ThreadData*> next{nullptr};
   Var<ParkToken> park_token{0};
@@ -102,12 +128,23 @@ struct ThreadData {
 
   // Sleeps until an unparker releases this thread or `deadline` passes; true if released.
   bool sleep_until(Deadline deadline) noexcept {
+    Atomic<std::uint32_t>* const g = group.load();
     for (;;) {
-      // acquire: pairs with the release store in release(); makes unpark_token visible.
+      std::uint32_t seen_group = 0;
+      // acquire: pairs with the release RMW in bump_group(), which follows the unparker's store
+      // of 0 in `parked`: a bumped value read here makes that 0 visible below.
+      if (g != nullptr) seen_group = g->load(std::memory_order_acquire);
+      // acquire: pairs with the release store in release() / release_quietly(); makes
+      // unpark_token visible.
       if (parked.load(std::memory_order_acquire) == 0) return true;
-      if (!Sync::wait(parked, 1, deadline)) {
-        return parked.load(std::memory_order_acquire) == 0;  // acquire: as above
+      bool woken;
+      if constexpr (kGroupWakeUps) {
+        woken = g != nullptr ? Sync::wait_either(parked, 1, *g, seen_group, deadline)
+                             : Sync::wait(parked, 1, deadline);
+      } else {
+        woken = Sync::wait(parked, 1, deadline);
       }
+      if (!woken) return parked.load(std::memory_order_acquire) == 0;  // acquire: as above
     }
   }
 
@@ -116,6 +153,10 @@ struct ThreadData {
     // release: pairs with the acquire loads in sleep_until(); publishes unpark_token.
     parked.store(0, std::memory_order_release);
     Sync::wake_one(&parked);
+  }
+  // release() without the wake-up: the caller wakes the thread's group afterwards. Last touch.
+  void release_quietly() noexcept {
+    parked.store(0, std::memory_order_release);  // release: as in release()
   }
 };
 
@@ -252,6 +293,7 @@ class Lot {
       return {ParkResult::Kind::Invalid, DEFAULT_UNPARK_TOKEN};
     }
     self.key.store(key, std::memory_order_relaxed);  // relaxed: written under the bucket lock
+    self.group.store(group_for(key));
     self.park_token.store(token);
     self.queued.store(true);
     // relaxed: the bucket lock orders this store before the unparker's release store of 0.
@@ -448,14 +490,37 @@ class Lot {
       }
       tail_ = thread;
     }
-    // After the unlock. Reads each thread's `next` before releasing it: once released, a
-    // thread's data may be gone.
+    // After the unlock. Reads each thread's `next` (and group) before releasing it: once
+    // released, a thread's data may be gone. One thread: its own wake-up. More: each thread's
+    // group is woken once (group wake-ups, above), up to kMaxGroups different groups; a thread
+    // with no group, or beyond that, gets its own wake-up.
     std::size_t release_all() noexcept {
+      if (head_ != nullptr && head_ == tail_) {
+        head_->release();
+        return 1;
+      }
+      constexpr std::size_t kMaxGroups = 4;
+      typename Sync::template Atomic<std::uint32_t>* groups[kMaxGroups];
+      std::size_t group_count = 0;
       std::size_t n = 0;
       for (Thread* t = head_; t != nullptr; ++n) {
         Thread* next = t->next.load();
-        t->release();
+        typename Sync::template Atomic<std::uint32_t>* const g = t->group.load();
+        std::size_t i = 0;
+        while (i < group_count && groups[i] != g) ++i;
+        if (g != nullptr && i == group_count && group_count < kMaxGroups) groups[group_count++] = g;
+        if (g != nullptr && i < group_count) {
+          t->release_quietly();
+        } else {
+          t->release();
+        }
         t = next;
+      }
+      for (std::size_t i = 0; i < group_count; ++i) {
+        // release: pairs with the acquire load of the group word in sleep_until(); orders the
+        // stores of 0 above before the bump.
+        groups[i]->fetch_add(1, std::memory_order_release);
+        Sync::wake_all(groups[i]);
       }
       return n;
     }
@@ -464,6 +529,15 @@ class Lot {
     Thread* head_ = nullptr;
     Thread* tail_ = nullptr;
   };
+
+  // The group word of `key` if the policy offers group wake-ups (Sync::group_word), else nullptr.
+  static typename Sync::template Atomic<std::uint32_t>* group_for(std::uintptr_t key) noexcept {
+    if constexpr (Thread::kGroupWakeUps) {
+      return Sync::group_word(key);
+    } else {
+      return nullptr;
+    }
+  }
 
   static bool has_key(Thread* t, std::uintptr_t key) noexcept {
     // relaxed: keys of queued threads only change under the bucket lock, which the caller holds.

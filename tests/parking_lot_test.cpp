@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "src/parking_lot_core.hpp"
 #include "tests/support/alloc_counter.hpp"
 #include "tests/support/wait_until.hpp"
 
@@ -21,6 +22,7 @@
 #endif
 
 namespace pl = exitleft::parking_lot;
+namespace pld = exitleft::parking_lot::detail;
 using namespace std::chrono_literals;
 using exitleft::test::eventually;
 using Clock = std::chrono::steady_clock;
@@ -193,6 +195,72 @@ TEST(ParkingLot, UnparkAllWakesEveryThreadOnTheKeyOnly) {
   }
   EXPECT_FALSE(bystander.done.load());
   EXPECT_EQ(pl::unpark_all(&other_key, 0), 1u);
+}
+
+// Group wake-ups (src/parking_lot_core.hpp): an unpark that releases several threads wakes the
+// group word of their key with one system call, which also wakes every thread parked on another
+// key of the same group. Those must see that they were not released and sleep on.
+TEST(ParkingLot, AGroupWakeUpReleasesOnlyTheThreadsOfItsKey) {
+  int keys[2 * exitleft::parking_lot::detail::kGroupWords + 1] = {};
+  // Two distinct keys that share a group word (pigeonhole: there are more keys than groups).
+  const void* woken_key = &keys[0];
+  const void* bystander_key = nullptr;
+  for (int& k : keys) {
+    if (&k != woken_key && pld::group_index(reinterpret_cast<std::uintptr_t>(&k)) ==
+                               pld::group_index(reinterpret_cast<std::uintptr_t>(woken_key))) {
+      bystander_key = &k;
+      break;
+    }
+  }
+  ASSERT_NE(bystander_key, nullptr);
+  Parker bystander(bystander_key);
+  bystander.wait_parked();
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::unique_ptr<Parker>> parkers;
+    for (int i = 0; i < 3; ++i) parkers.push_back(std::make_unique<Parker>(woken_key));
+    for (auto& p : parkers) p->wait_parked();
+    EXPECT_EQ(pl::unpark_all(woken_key, 7), 3u);
+    for (auto& p : parkers) {
+      p->join();
+      EXPECT_EQ(p->result.kind, Kind::Unparked);
+      EXPECT_EQ(p->result.token, 7u);
+    }
+  }
+  std::this_thread::sleep_for(20ms);  // a wrongly released bystander would be done by now
+  EXPECT_FALSE(bystander.done.load());
+  std::size_t woken = 0;
+  pl::unpark_one(bystander_key, [&](pl::UnparkResult r) {
+    woken = r.unparked_threads;
+    return pl::UnparkToken{1};
+  });
+  EXPECT_EQ(woken, 1u);
+  bystander.join();
+  EXPECT_EQ(bystander.result.kind, Kind::Unparked);
+}
+
+// Threads requeued from many keys sleep on the group words of their first keys; releasing them
+// all at once (more groups than one release bumps) must still wake every one of them.
+TEST(ParkingLot, UnparkAllAfterRequeuesFromManyKeysWakesEveryThread) {
+  constexpr int kKeys = 9;
+  int from[kKeys] = {};
+  int to = 0;
+  std::vector<std::unique_ptr<Parker>> parkers;
+  for (int k = 0; k < kKeys; ++k) {
+    for (int i = 0; i < 2; ++i) parkers.push_back(std::make_unique<Parker>(&from[k]));
+  }
+  for (auto& p : parkers) p->wait_parked();
+  for (int k = 0; k < kKeys; ++k) {
+    const auto r = pl::unpark_requeue(
+        &from[k], &to, [] { return pl::RequeueOp::RequeueAll; },
+        [](pl::RequeueOp, pl::UnparkResult) { return pl::UnparkToken{0}; });
+    EXPECT_EQ(r.requeued_threads, 2u);
+  }
+  EXPECT_EQ(pl::unpark_all(&to, 4), 2u * kKeys);
+  for (auto& p : parkers) {
+    p->join();
+    EXPECT_EQ(p->result.kind, Kind::Unparked);
+    EXPECT_EQ(p->result.token, 4u);
+  }
 }
 
 TEST(ParkingLot, RequeueAllMovesThreadsToTheNewKey) {

@@ -164,6 +164,50 @@ TEST(LinuxFutex, SteadyClockIsClockMonotonic) {
   EXPECT_LE(before.time_since_epoch(), mono);
   EXPECT_GE(after.time_since_epoch(), mono);
 }
+
+// wait_either (futex_waitv), which the parking lot's group wake-ups stand on.
+TEST(LinuxFutex, WaitEitherIsAvailableOnThisKernel) {
+  // The kernel here has futex_waitv (5.16+); without it the lot falls back to per-thread
+  // wake-ups, and the tests below would not exercise what production uses.
+  EXPECT_TRUE(exitleft::platform::LinuxFutex::has_wait_either());
+}
+
+TEST(LinuxFutex, WaitEitherReturnsAtOnceWhenEitherWordDiffers) {
+  using F = exitleft::platform::LinuxFutex;
+  if (!F::has_wait_either()) GTEST_SKIP() << "no futex_waitv";
+  exitleft::platform::Word a{1}, b{7};
+  EXPECT_TRUE(F::wait_either(a, 0, b, 7, kForever));
+  EXPECT_TRUE(F::wait_either(a, 1, b, 8, kForever));
+  EXPECT_FALSE(F::wait_either(a, 1, b, 7, Clock::now() - 1ms));
+  const auto start = Clock::now();
+  EXPECT_FALSE(F::wait_either(a, 1, b, 7, start + 20ms));
+  EXPECT_GE(Clock::now(), start + 20ms);  // never early
+}
+
+TEST(LinuxFutex, WaitEitherWakesOnEitherWord) {
+  using F = exitleft::platform::LinuxFutex;
+  if (!F::has_wait_either()) GTEST_SKIP() << "no futex_waitv";
+  for (const bool on_second : {false, true}) {
+    exitleft::platform::Word a{1}, b{0};
+    std::atomic<bool> returned{false};
+    std::thread waiter([&] {
+      // A spurious return is allowed: loop until the word we change moves.
+      while (a.load() == 1 && b.load() == 0)
+        F::wait_either(a, 1, b, 0, Clock::now() + exitleft::test::kPatience);
+      returned.store(true);
+    });
+    std::this_thread::sleep_for(10ms);  // let it sleep (the test is correct either way)
+    if (on_second) {
+      b.store(1);
+      F::wake_all(&b);
+    } else {
+      a.store(0);
+      F::wake_one(&a);
+    }
+    waiter.join();
+    EXPECT_TRUE(returned.load());
+  }
+}
 #endif
 
 }  // namespace
