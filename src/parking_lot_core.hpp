@@ -19,16 +19,16 @@
 //   the thread may return and its ThreadData may die. The wake that follows only passes the
 //   address to the OS, which never dereferences it.
 // - Group wake-ups (where the sync policy offers them: Linux with futex_waitv). A parking thread
-//   records the group word of its key (a fixed table of words, one per hash of the key) and
-//   sleeps on its own word and that group word at once. An unparker that releases two or more
-//   threads stores 0 in each one's `parked` word without a system call, then bumps each group
-//   word involved and wakes all of its sleepers with one call: a broadcast to N threads costs one
-//   FUTEX_WAKE instead of N (the woken threads of other keys that share the group see their
-//   `parked` still 1 and sleep again). The sleeper reads the group word before `parked`, and the
-//   unparker stores `parked` before it bumps the group word: a sleeper that reads the bumped
-//   value sees 0 in `parked`; one that read the old value is either woken by the bump's wake-up
-//   or refused by the kernel's check of the group word. A single release (unpark_one, requeue's
-//   hand-off) keeps the per-thread wake-up.
+//   that joins others parked on its key records the group word of the key (a fixed table of
+//   words, one per hash of the key) and sleeps on its own word and that group word at once. An
+//   unparker that releases two or more threads stores 0 in each one's `parked` word without a
+//   system call, then bumps each group word involved and wakes all of its sleepers with one call: a
+//   broadcast to N threads costs one FUTEX_WAKE instead of N (the woken threads of other keys that
+//   share the group see their `parked` still 1 and sleep again). The sleeper reads the group word
+//   before `parked`, and the unparker stores `parked` before it bumps the group word: a sleeper
+//   that reads the bumped value sees 0 in `parked`; one that read the old value is either woken by
+//   the bump's wake-up or refused by the kernel's check of the group word. A single release
+//   (unpark_one, requeue's hand-off) keeps the per-thread wake-up.
 // - The table grows (3 buckets per registered thread) by allocating the new table first, then
 //   locking every bucket of the old one, moving the queues over in order, and publishing it.
 #pragma once
@@ -293,7 +293,10 @@ class Lot {
       return {ParkResult::Kind::Invalid, DEFAULT_UNPARK_TOKEN};
     }
     self.key.store(key, std::memory_order_relaxed);  // relaxed: written under the bucket lock
-    self.group.store(group_for(key));
+    // Only a thread that joins others already parked on its key sleeps on the group word too:
+    // a lone waiter (a hand-off, a ping-pong) keeps the cheaper single-word wait, and is
+    // released with its own wake-up (release_all() wakes a thread without a group that way).
+    self.group.store(any_with_key(bucket.head.load(), key) ? group_for(key) : nullptr);
     self.park_token.store(token);
     self.queued.store(true);
     // relaxed: the bucket lock orders this store before the unparker's release store of 0.
