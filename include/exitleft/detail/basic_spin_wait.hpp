@@ -33,7 +33,13 @@ class BasicSpinWait {
   // Spins one round. Returns false when spinning is over and the caller should block
   // (at once on a machine with one CPU, where the thread we wait for cannot run meanwhile).
   bool spin() noexcept {
-    if (rounds_ >= kRounds || !Sync::multi_core()) return false;
+    if (rounds_ >= limit_ || !Sync::multi_core()) {
+      if constexpr (Tail == SpinTail::Pause) {
+        if (!missed_ && misses_ < kMissesToShorten) ++misses_;
+        missed_ = true;
+      }
+      return false;
+    }
     ++rounds_;
     if (rounds_ <= kPauseRounds) {
       for (std::uint32_t i = 0; i < (1u << rounds_); ++i) Sync::pause();
@@ -54,8 +60,34 @@ class BasicSpinWait {
 
   void reset() noexcept { rounds_ = 0; }
 
+  BasicSpinWait() noexcept {
+    // Adaptive (SpinTail::Pause): a thread whose last kMissesToShorten spins all ended in a park
+    // keeps only the short pause rounds, except on every eighth wait, which probes with the full
+    // spin again. Pause-only spinning never gives the CPU away, so when the thread that will
+    // signal runs on the same CPU it cannot run while we spin: there every spin is a miss, and
+    // the full one only adds its length to each hand-off (ping-pong between two threads kept on
+    // one vCPU: 4x std::mutex + std::condition_variable with full spins).
+    if constexpr (Tail == SpinTail::Pause) {
+      if (misses_ >= kMissesToShorten && (++probe_ & 7u) != 0) limit_ = kPauseRounds;
+    }
+  }
+  ~BasicSpinWait() {
+    // A wait that spun and ended without a park: spinning pays off for this thread again.
+    if constexpr (Tail == SpinTail::Pause) {
+      if (rounds_ > 0 && !missed_) misses_ = 0;
+    }
+  }
+  BasicSpinWait(const BasicSpinWait&) = delete;
+  BasicSpinWait& operator=(const BasicSpinWait&) = delete;
+
  private:
+  static constexpr std::uint8_t kMissesToShorten = 4;
+  // Per thread: recent spins that ended in a park, and a counter for the probes.
+  static inline thread_local std::uint8_t misses_ = 0;
+  static inline thread_local std::uint8_t probe_ = 0;
   std::uint32_t rounds_ = 0;
+  std::uint32_t limit_ = kRounds;
+  bool missed_ = false;
 };
 
 }  // namespace exitleft::detail
