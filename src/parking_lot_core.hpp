@@ -131,7 +131,7 @@ struct ThreadData {
     Atomic<std::uint32_t>* const g = group.load();
     for (;;) {
       std::uint32_t seen_group = 0;
-      // acquire: pairs with the release RMW in bump_group(), which follows the unparker's store
+      // acquire: pairs with the release RMW in WakeList::release_all(), after the unparker's store
       // of 0 in `parked`: a bumped value read here makes that 0 visible below.
       if (g != nullptr) seen_group = g->load(std::memory_order_acquire);
       // acquire: pairs with the release store in release() / release_quietly(); makes
