@@ -18,7 +18,14 @@ namespace {
 
 class Watchdog : public ::testing::EmptyTestEventListener {
  public:
-  explicit Watchdog(std::chrono::seconds limit) : limit_(limit), thread_([this] { run(); }) {}
+  // Returns once the watchdog thread runs: under a sanitizer the allocation counter
+  // (alloc_counter.cpp) sees every thread's mallocs, and a thread whose start-up (its stack,
+  // TLS, first wait) fell inside a test's counted window made an allocation-free path look
+  // allocating (Wait.MultiWaitsAllocateNothing in CI under ASan).
+  explicit Watchdog(std::chrono::seconds limit) : limit_(limit), thread_([this] { run(); }) {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return running_; });
+  }
   ~Watchdog() override {
     {
       std::lock_guard lock(mutex_);
@@ -42,6 +49,8 @@ class Watchdog : public ::testing::EmptyTestEventListener {
  private:
   void run() {
     std::unique_lock lock(mutex_);
+    running_ = true;
+    cv_.notify_all();
     while (!stop_) {
       if (!deadline_) {
         cv_.wait(lock);
@@ -63,6 +72,7 @@ class Watchdog : public ::testing::EmptyTestEventListener {
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::string current_;
   bool stop_ = false;
+  bool running_ = false;
   std::thread thread_;
 };
 
