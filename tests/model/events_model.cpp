@@ -52,19 +52,6 @@ constexpr auto kAcquire = std::memory_order::acquire;
 constexpr auto kRelease = std::memory_order::release;
 constexpr auto kAcqRel = std::memory_order::acq_rel;
 
-// The lot of every model has one bucket. The primitives park on their own addresses, and which of
-// them share a bucket of a larger lot depends on where the suite lands in memory (with ASLR, from
-// run to run); Relacy replays a failing iteration to print its history, and a replay that takes
-// other buckets than the run it replays diverges (and has crashed Relacy). With one bucket every
-// key shares it.
-constexpr std::size_t kBuckets = 1;
-
-// A timeout for the public _for() calls: finite, so the futex wait is timed and Relacy decides
-// when it times out (RelacySync::now() stays at the epoch, so the deadline never passes by itself).
-constexpr std::chrono::hours kTimeout{1};
-// The same for the copies below, which take a steady deadline.
-constexpr SteadyTime kTimed = SteadyTime(kTimeout);
-
 // Spins (with scheduling points) until `pred` holds.
 template <class Pred>
 void await(Pred&& pred) {

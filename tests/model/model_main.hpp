@@ -95,6 +95,25 @@ inline Schedule no_spurious(Schedule schedule) {
   return schedule;
 }
 
+// The lot of every model of a primitive has one bucket. The primitives park on their own
+// addresses, and which of them share a bucket of a larger lot depends on where the suite lands in
+// memory (with ASLR, from run to run); Relacy replays a failing iteration to print its history,
+// and a replay that takes other buckets than the run it replays diverges (and has crashed
+// Relacy). With one bucket every key shares it.
+inline constexpr std::size_t kBuckets = 1;
+
+// A finite timeout for the public _for() calls, and the same as a steady deadline for the
+// internal ones: the futex wait is timed and Relacy decides when it times out
+// (RelacySync::now() stays at the epoch, so the deadline never passes by itself).
+inline constexpr std::chrono::hours kTimeout{1};
+inline constexpr exitleft::detail::SteadyTime kTimed{kTimeout};
+
+// Spins (with scheduling points) until `pred` holds.
+template <class Pred>
+void await(Pred&& pred) {
+  while (!pred()) rl::yield(1, RL_INFO);
+}
+
 struct ModelCase {
   std::string name;
   bool must_pass = true;

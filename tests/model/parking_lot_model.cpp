@@ -61,7 +61,7 @@ constexpr std::uintptr_t kKeyB = 3;
 constexpr std::uintptr_t kKeyC = 2;
 
 // Any finite deadline: the model has no clock, Relacy decides when a timed wait times out.
-constexpr Deadline kTimed = Deadline{};
+constexpr Deadline kFiniteDeadline = Deadline{};
 constexpr Deadline kUntimed = pld::kForever;
 
 // ---- lots on other sync policies ------------------------------------------------------------
@@ -188,7 +188,7 @@ struct NoLostWakeup : rl::test_suite<NoLostWakeup<Sync, kUnpark, kTimedPark, kBu
               RL_ASSERT(reinterpret_cast<std::uintptr_t>(key) == kKeyA);
               RL_ASSERT(was_last);
             },
-            pl::DEFAULT_PARK_TOKEN, kTimedPark ? kTimed : kUntimed);
+            pl::DEFAULT_PARK_TOKEN, kTimedPark ? kFiniteDeadline : kUntimed);
         if (r.kind == Kind::Unparked) {
           RL_ASSERT(r.token == kToken);
           ++woken_here;
@@ -242,7 +242,7 @@ struct HandoffOne : rl::test_suite<HandoffOne<Sync>, 2> {
             timeouts.store(timeouts.load() + 1);
             was_last.store(last);
           },
-          pl::DEFAULT_PARK_TOKEN, kTimed);
+          pl::DEFAULT_PARK_TOKEN, kFiniteDeadline);
     } else {
       lot.core.unpark_one(kKeyA, [&](UnparkResult r) {
         RL_ASSERT(!r.have_more_threads);
@@ -298,7 +298,7 @@ struct HandoffTwo : rl::test_suite<HandoffTwo<Sync>, 3> {
             timeouts[index].store(timeouts[index].load() + 1);
             (void)last;
           },
-          static_cast<ParkToken>(index), kTimed);
+          static_cast<ParkToken>(index), kFiniteDeadline);
     } else {
       const UnparkToken tokens[2] = {kFirst, kSecond};
       for (int call = 0; call < 2; ++call) {
@@ -359,7 +359,7 @@ struct RequeueVsTimeout : rl::test_suite<RequeueVsTimeout<Sync, kFrom, kTo>, 2> 
             timeouts.store(timeouts.load() + 1);
             timed_out_key.store(reinterpret_cast<std::uintptr_t>(key));
           },
-          pl::DEFAULT_PARK_TOKEN, kTimed);
+          pl::DEFAULT_PARK_TOKEN, kFiniteDeadline);
     } else {
       lot.core.unpark_requeue(
           kFrom, kTo, [] { return RequeueOp::RequeueAll; },
@@ -413,7 +413,7 @@ struct RequeueRest : rl::test_suite<RequeueRest<Sync>, 3> {
           [&](const void* key, bool) {
             timed_out_key[index].store(reinterpret_cast<std::uintptr_t>(key));
           },
-          pl::DEFAULT_PARK_TOKEN, kTimed);
+          pl::DEFAULT_PARK_TOKEN, kFiniteDeadline);
     } else {
       lot.core.unpark_requeue(
           kKeyA, kKeyC, [] { return RequeueOp::UnparkOneRequeueRest; },
@@ -499,7 +499,7 @@ struct Growth : rl::test_suite<Growth<kUnpark, kTimedPark>, 3> {
             [](const void* key, bool was_last) {
               RL_ASSERT(reinterpret_cast<std::uintptr_t>(key) == kKeyA && was_last);
             },
-            pl::DEFAULT_PARK_TOKEN, kTimedPark ? kTimed : kUntimed);
+            pl::DEFAULT_PARK_TOKEN, kTimedPark ? kFiniteDeadline : kUntimed);
         if (r.kind == Kind::Unparked) {
           RL_ASSERT(r.token == kToken);
           ++woken_here;
@@ -730,7 +730,7 @@ struct MiniMutex : rl::test_suite<MiniMutex<kBug>, 3> {
       critical_section();
       for (int i = 0; i < kHoldSteps; ++i) rl::yield(1, RL_INFO);
       unlock();
-    } else if (lock(index == 0 ? kTimed : kUntimed)) {
+    } else if (lock(index == 0 ? kFiniteDeadline : kUntimed)) {
       if (index == 0) acquired_timed.store(1);
       critical_section();
       unlock();

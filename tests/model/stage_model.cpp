@@ -57,17 +57,6 @@ constexpr auto kRelaxed = std::memory_order::relaxed;
 constexpr auto kAcquire = std::memory_order::acquire;
 constexpr auto kRelease = std::memory_order::release;
 
-// The lot of every model has one bucket. The primitives park on their own addresses, and which of
-// them share a bucket of a larger lot depends on where the suite lands in memory (with ASLR, from
-// run to run); Relacy replays a failing iteration to print its history, and a replay that takes
-// other buckets than the run it replays diverges (and has crashed Relacy). With one bucket every
-// key shares it.
-constexpr std::size_t kBuckets = 1;
-
-// Any deadline after RelacySync::now() (the epoch) other than kNoDeadline: the wait is timed and
-// Relacy decides when it times out.
-constexpr SteadyTime kTimed = SteadyTime(std::chrono::hours(1));
-
 // ---- a copy of the protocol, with seeded bugs ---------------------------------------------------
 
 enum class StageBug {
@@ -249,12 +238,6 @@ struct HeadCheck {
 
 template <class Core>
 using EntryOf = typename Core::Entry;
-
-// Spins (with scheduling points) until `flag` holds.
-template <class Pred>
-void await(Pred&& pred) {
-  while (!pred()) rl::yield(1, RL_INFO);
-}
 
 // ---- S1, S3, S4: promotion, with or without timeouts
 // ---------------------------------------------

@@ -87,17 +87,6 @@ using exitleft::detail::WaitTarget;
 constexpr auto kAcquire = std::memory_order::acquire;
 constexpr auto kRelease = std::memory_order::release;
 
-// The lot of every model has one bucket. The primitives park on their own addresses, and which of
-// them share a bucket of a larger lot depends on where the suite lands in memory (with ASLR, from
-// run to run); Relacy replays a failing iteration to print its history, and a replay that takes
-// other buckets than the run it replays diverges (and has crashed Relacy). With one bucket every
-// key shares it.
-constexpr std::size_t kBuckets = 1;
-
-// Finite timeouts: the futex waits are timed and Relacy decides when they time out.
-constexpr std::chrono::hours kTimeout{1};
-constexpr SteadyTime kTimed = SteadyTime(kTimeout);
-
 template <class Pred>
 void await(Pred&& pred) {
   while (!pred()) rl::yield(1, RL_INFO);

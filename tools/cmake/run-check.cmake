@@ -1,10 +1,11 @@
-# Runs one exitleft-udp-demux command for ctest and checks what it did.
+# Runs one tool command for ctest (exitleft-udp-demux, exitleft-soak) and checks what it did.
 #   cmake -DTOOL=<exe> -DARGS=<a;b;c> -DEXPECT_EXIT=<n> [-DEXPECT_STDOUT=<regex>]
-#         [-DEXPECT_STDERR=<regex>] [-DJSON=<file> -DEXPECT_JSON=<regex>] -P run_check.cmake
+#         [-DEXPECT_STDERR=<regex>] [-DJSON=<file> -DEXPECT_JSON=<regex>] -P run-check.cmake
+# (JSON: exitleft-udp-demux --json output, which must also hold 5 results, one per mode.)
 # Fails (a FATAL_ERROR, which ctest reports) unless the exit status is EXPECT_EXIT and every
 # given regular expression matches.
 if(NOT DEFINED TOOL OR NOT DEFINED EXPECT_EXIT)
-  message(FATAL_ERROR "run_check.cmake: TOOL and EXPECT_EXIT are required")
+  message(FATAL_ERROR "run-check.cmake: TOOL and EXPECT_EXIT are required")
 endif()
 if(DEFINED JSON)
   file(REMOVE "${JSON}")
