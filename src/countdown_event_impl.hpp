@@ -59,6 +59,8 @@ bool BasicCountdownEvent<Sync, Spin>::decrement_multi() {
       return true;
     case Engine::Decrement::Lowered:
       break;
+    case Engine::Decrement::Retry:
+      return decrement();  // MULTI went away before the engine looked: decrement lock-free
   }
   return false;
 }
@@ -83,7 +85,10 @@ void BasicCountdownEvent<Sync, Spin>::reset_to_zero_slow() noexcept {
         }
       },
       kTokenBroadcast);
-  if (redo) multi_engine<Sync>().countdown_reset(wait_target(), 0);
+  if (redo && multi_engine<Sync>().countdown_reset(wait_target(), 0) !=
+                  MultiWaitEngine<Sync>::Routed::kDone) {
+    reset(0);  // MULTI went away again: reset lock-free
+  }
 }
 
 template <class Sync, bool Spin>
@@ -95,10 +100,14 @@ bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
     parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
     if (s & kMulti) {
       // A multi-object wait is registered: observe, or queue, through the engine.
-      const auto seq = multi_engine<Sync>().single_attempt(wait_target());
-      if (!seq) return true;
+      const auto a = multi_engine<Sync>().single_attempt(wait_target());
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return true;
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {  // MULTI went away: lock-free
+        s = state_.load(std::memory_order_acquire);
+        continue;
+      }
       if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-      token = static_cast<parking_lot::ParkToken>(*seq);
+      token = static_cast<parking_lot::ParkToken>(a.token);
     } else if ((s & kCountMask) == 0) {
       return true;
     } else if (deadline != kNoDeadline && deadline <= Sync::now()) {

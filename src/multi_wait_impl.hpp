@@ -44,6 +44,18 @@ inline bool is_observed(WaitKind k) noexcept {
 }  // namespace multi_bits
 
 template <class Sync>
+bool MultiWaitEngine<Sync>::routed(const Target& t) const noexcept {
+  using namespace multi_bits;
+  // relaxed: MULTI only changes under lock_, which the caller holds; the lock's acquire made the
+  // last change visible.
+  if (is_event(t.kind))
+    return event_word<Sync>(t).load(std::memory_order_relaxed) & Event<Sync>::kMulti;
+  const std::uint64_t bit =
+      t.kind == WaitKind::Semaphore ? Sem<Sync>::kMulti : Countdown<Sync>::kMulti;
+  return (word64<Sync>(t).load(std::memory_order_relaxed) & bit) != 0;
+}
+
+template <class Sync>
 bool MultiWaitEngine<Sync>::signalled(const Target& t) const noexcept {
   using namespace multi_bits;
   // acquire: pairs with the release RMWs that signal (here and in the lock-free fast paths of an
@@ -303,8 +315,9 @@ std::optional<std::size_t> MultiWaitEngine<Sync>::wait(std::span<const Target> t
 }
 
 template <class Sync>
-void MultiWaitEngine<Sync>::event_set(const Target& t, bool one) noexcept {
+auto MultiWaitEngine<Sync>::event_set(const Target& t, bool one) noexcept -> Routed {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return Routed::kRetry;
   // acq_rel: see the top of this file.
   multi_bits::event_word<Sync>(t).fetch_or(multi_bits::Event<Sync>::kAvailable,
                                            std::memory_order_acq_rel);
@@ -312,11 +325,13 @@ void MultiWaitEngine<Sync>::event_set(const Target& t, bool one) noexcept {
   Target as = t;
   as.kind = one ? WaitKind::AutoEvent : WaitKind::ManualEvent;
   dispatch(as, !one);
+  return Routed::kDone;
 }
 
 template <class Sync>
-void MultiWaitEngine<Sync>::event_pulse(const Target& t, bool one) noexcept {
+auto MultiWaitEngine<Sync>::event_pulse(const Target& t, bool one) noexcept -> Routed {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return Routed::kRetry;
   auto& w = multi_bits::event_word<Sync>(t);
   // The event is signalled for exactly the waiters there now, then unset.
   w.fetch_or(multi_bits::Event<Sync>::kAvailable, std::memory_order_acq_rel);
@@ -325,30 +340,35 @@ void MultiWaitEngine<Sync>::event_pulse(const Target& t, bool one) noexcept {
   dispatch(as, !one);
   w.fetch_and(static_cast<std::uint8_t>(~multi_bits::Event<Sync>::kAvailable),
               std::memory_order_acq_rel);
+  return Routed::kDone;
 }
 
 template <class Sync>
-void MultiWaitEngine<Sync>::event_reset(const Target& t) noexcept {
+auto MultiWaitEngine<Sync>::event_reset(const Target& t) noexcept -> Routed {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return Routed::kRetry;
   multi_bits::event_word<Sync>(t).fetch_and(
       static_cast<std::uint8_t>(~multi_bits::Event<Sync>::kAvailable), std::memory_order_acq_rel);
+  return Routed::kDone;
 }
 
 template <class Sync>
-bool MultiWaitEngine<Sync>::semaphore_release(const Target& t, std::uint32_t n) noexcept {
+auto MultiWaitEngine<Sync>::semaphore_release(const Target& t, std::uint32_t n) noexcept -> Routed {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return Routed::kRetry;
   auto& w = multi_bits::word64<Sync>(t);
   const std::uint64_t s = w.load(std::memory_order_relaxed);
   const auto count = static_cast<std::uint32_t>(s & multi_bits::Sem<Sync>::kCountMask);
-  if (n > t.max - count) return false;
+  if (n > t.max - count) return Routed::kFull;
   w.fetch_add(n, std::memory_order_acq_rel);  // acq_rel: see the top of this file
   dispatch(t, false);
-  return true;
+  return Routed::kDone;
 }
 
 template <class Sync>
 auto MultiWaitEngine<Sync>::countdown_decrement(const Target& t) noexcept -> Decrement {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return Decrement::Retry;
   auto& w = multi_bits::word64<Sync>(t);
   const std::uint64_t c =
       w.load(std::memory_order_relaxed) & multi_bits::Countdown<Sync>::kCountMask;
@@ -360,19 +380,23 @@ auto MultiWaitEngine<Sync>::countdown_decrement(const Target& t) noexcept -> Dec
 }
 
 template <class Sync>
-bool MultiWaitEngine<Sync>::countdown_increment(const Target& t, std::uint64_t n) noexcept {
+auto MultiWaitEngine<Sync>::countdown_increment(const Target& t, std::uint64_t n) noexcept
+    -> Routed {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return Routed::kRetry;
   auto& w = multi_bits::word64<Sync>(t);
   const std::uint64_t c =
       w.load(std::memory_order_relaxed) & multi_bits::Countdown<Sync>::kCountMask;
-  if (n > multi_bits::Countdown<Sync>::kCountMask - c) return false;
+  if (n > multi_bits::Countdown<Sync>::kCountMask - c) return Routed::kOverflow;
   w.fetch_add(n, std::memory_order_acq_rel);
-  return true;
+  return Routed::kDone;
 }
 
 template <class Sync>
-void MultiWaitEngine<Sync>::countdown_reset(const Target& t, std::uint64_t count) noexcept {
+auto MultiWaitEngine<Sync>::countdown_reset(const Target& t, std::uint64_t count) noexcept
+    -> Routed {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return Routed::kRetry;
   auto& w = multi_bits::word64<Sync>(t);
   constexpr std::uint64_t kMask = multi_bits::Countdown<Sync>::kCountMask;
   std::uint64_t s = w.load(std::memory_order_relaxed);
@@ -380,14 +404,16 @@ void MultiWaitEngine<Sync>::countdown_reset(const Target& t, std::uint64_t count
                                   std::memory_order_relaxed)) {
   }
   if (count == 0) dispatch(t, true);
+  return Routed::kDone;
 }
 
 template <class Sync>
-std::optional<std::uint64_t> MultiWaitEngine<Sync>::single_attempt(const Target& t) noexcept {
+auto MultiWaitEngine<Sync>::single_attempt(const Target& t) noexcept -> Attempt {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return {Attempt::kRetry, 0};
   if (signalled(t)) {
     consume(t);
-    return std::nullopt;
+    return {Attempt::kSignalled, 0};
   }
   using namespace multi_bits;
   // relaxed: PARKED is checked again by validate under the bucket lock.
@@ -400,12 +426,13 @@ std::optional<std::uint64_t> MultiWaitEngine<Sync>::single_attempt(const Target&
   }
   const std::uint64_t seq = next_seq_.load();
   next_seq_.store(seq + 1);
-  return seq;
+  return {Attempt::kPark, seq};
 }
 
 template <class Sync>
-bool MultiWaitEngine<Sync>::single_try(const Target& t) noexcept {
+std::optional<bool> MultiWaitEngine<Sync>::single_try(const Target& t) noexcept {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
+  if (!routed(t)) return std::nullopt;
   if (!signalled(t)) return false;
   consume(t);
   return true;
@@ -424,7 +451,11 @@ bool MultiWaitEngine<Sync>::quick_take(const Target& t) noexcept {
       auto& w = event_word<Sync>(t);
       std::uint8_t s = w.load(std::memory_order_relaxed);
       while (s & Event<Sync>::kAvailable) {
-        if (s & Event<Sync>::kMulti) return single_try(t);
+        if (s & Event<Sync>::kMulti) {
+          if (const auto taken = single_try(t)) return *taken;
+          s = w.load(std::memory_order_relaxed);  // MULTI went away: take it lock-free
+          continue;
+        }
         // acquire: pairs with the release that set it.
         if (w.compare_exchange_weak(s, static_cast<std::uint8_t>(s & ~Event<Sync>::kAvailable),
                                     std::memory_order_acquire, std::memory_order_relaxed)) {
@@ -437,7 +468,11 @@ bool MultiWaitEngine<Sync>::quick_take(const Target& t) noexcept {
       auto& w = word64<Sync>(t);
       std::uint64_t s = w.load(std::memory_order_relaxed);
       while (s & Sem<Sync>::kCountMask) {
-        if (s & Sem<Sync>::kMulti) return single_try(t);
+        if (s & Sem<Sync>::kMulti) {
+          if (const auto taken = single_try(t)) return *taken;
+          s = w.load(std::memory_order_relaxed);  // MULTI went away: take it lock-free
+          continue;
+        }
         // acquire: pairs with the release that added the unit.
         if (w.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
                                     std::memory_order_relaxed)) {

@@ -31,7 +31,13 @@ bool BasicRawEvent<Sync, Spin>::should_park() const noexcept {
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
   while (observed & kAvailable) {
-    if (observed & kMulti) return multi_engine<Sync>().single_try(wait_target(WaitKind::AutoEvent));
+    if (observed & kMulti) {
+      if (const auto taken = multi_engine<Sync>().single_try(wait_target(WaitKind::AutoEvent))) {
+        return *taken;
+      }
+      observed = state_.load(std::memory_order_relaxed);  // MULTI went away: take it lock-free
+      continue;
+    }
     // acquire: pairs with the release in set_one() / set_one_slow() / set_all().
     if (state_.compare_exchange_weak(observed, static_cast<std::uint8_t>(observed & ~kAvailable),
                                      std::memory_order_acquire, std::memory_order_relaxed)) {
@@ -48,7 +54,11 @@ bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
   for (;;) {
-    if (observed & kMulti) return set_multi(true);
+    if ((observed & kMulti) && set_multi(true)) return;
+    if (observed & kMulti) {  // MULTI went away before the engine looked: set it lock-free
+      observed = state_.load(std::memory_order_relaxed);
+      continue;
+    }
     if (observed & kAvailable) return;  // already set: the event is a boolean, not a counter
     if (!(observed & kParked)) {
       if (try_set_bits(observed, kAvailable, 0)) return;
@@ -88,7 +98,11 @@ void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::set_all_slow(std::uint8_t observed) noexcept {
   for (;;) {
-    if (observed & kMulti) return set_multi(false);
+    if ((observed & kMulti) && set_multi(false)) return;
+    if (observed & kMulti) {  // MULTI went away before the engine looked: set it lock-free
+      observed = state_.load(std::memory_order_relaxed);
+      continue;
+    }
     if ((observed & (kAvailable | kParked)) == kAvailable) return;  // already set, nobody parked
     if (!(observed & kParked)) {
       if (try_set_bits(observed, kAvailable, 0)) return;
@@ -129,7 +143,7 @@ void BasicRawEvent<Sync, Spin>::pulse_one_slow() noexcept {
         if (r.unparked_threads != 0 ? !r.have_more_threads : !redo) clear_parked();
         return kTokenHandOff;
       });
-  if (redo) pulse_multi(true);
+  if (redo && !pulse_multi(true)) pulse(true);  // MULTI went away again: pulse lock-free
 }
 
 template <class Sync, bool Spin>
@@ -148,7 +162,7 @@ void BasicRawEvent<Sync, Spin>::pulse_all_slow() noexcept {
         return true;
       },
       kTokenBroadcast);
-  if (redo) pulse_multi(false);
+  if (redo && !pulse_multi(false)) pulse(false);  // MULTI went away again: pulse lock-free
 }
 
 template <class Sync, bool Spin>
@@ -176,21 +190,26 @@ void BasicRawEvent<Sync, Spin>::clear_parked() noexcept {
   state_.fetch_and(static_cast<std::uint8_t>(~kParked), std::memory_order_relaxed);
 }
 
+// Each returns false, changing nothing, if the engine found MULTI clear (multi_wait.hpp): the
+// caller then redoes the operation on its lock-free path.
 template <class Sync, bool Spin>
-void BasicRawEvent<Sync, Spin>::set_multi(bool one) noexcept {
-  multi_engine<Sync>().event_set(wait_target(one ? WaitKind::AutoEvent : WaitKind::ManualEvent),
-                                 one);
+bool BasicRawEvent<Sync, Spin>::set_multi(bool one) noexcept {
+  return multi_engine<Sync>().event_set(
+             wait_target(one ? WaitKind::AutoEvent : WaitKind::ManualEvent), one) !=
+         MultiWaitEngine<Sync>::Routed::kRetry;
 }
 
 template <class Sync, bool Spin>
-void BasicRawEvent<Sync, Spin>::pulse_multi(bool one) noexcept {
-  multi_engine<Sync>().event_pulse(wait_target(one ? WaitKind::AutoEvent : WaitKind::ManualEvent),
-                                   one);
+bool BasicRawEvent<Sync, Spin>::pulse_multi(bool one) noexcept {
+  return multi_engine<Sync>().event_pulse(
+             wait_target(one ? WaitKind::AutoEvent : WaitKind::ManualEvent), one) !=
+         MultiWaitEngine<Sync>::Routed::kRetry;
 }
 
 template <class Sync, bool Spin>
-void BasicRawEvent<Sync, Spin>::reset_multi() noexcept {
-  multi_engine<Sync>().event_reset(wait_target(WaitKind::AutoEvent));
+bool BasicRawEvent<Sync, Spin>::reset_multi() noexcept {
+  return multi_engine<Sync>().event_reset(wait_target(WaitKind::AutoEvent)) !=
+         MultiWaitEngine<Sync>::Routed::kRetry;
 }
 
 template <class Sync, bool Spin>
@@ -203,11 +222,15 @@ bool BasicRawEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
     parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
     if (s & kMulti) {
       // A multi-object wait is registered: take the signal, or queue, through the engine.
-      const auto seq = multi_engine<Sync>().single_attempt(
+      const auto a = multi_engine<Sync>().single_attempt(
           wait_target(Consume ? WaitKind::AutoEvent : WaitKind::ManualEvent));
-      if (!seq) return true;
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return true;
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {  // MULTI went away: lock-free
+        s = state_.load(std::memory_order_acquire);
+        continue;
+      }
       if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-      token = static_cast<parking_lot::ParkToken>(*seq);
+      token = static_cast<parking_lot::ParkToken>(a.token);
     } else if (s & kAvailable) {
       if constexpr (!Consume) return true;
       if (consume(s)) return true;

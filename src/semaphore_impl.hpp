@@ -21,9 +21,7 @@ bool BasicSemaphore<Sync, Spin>::should_park() const noexcept {
 
 template <class Sync, bool Spin>
 bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
-  if (state_.load(std::memory_order_relaxed) & kMulti) {
-    return multi_engine<Sync>().semaphore_release(wait_target(), n);
-  }
+  if (state_.load(std::memory_order_relaxed) & kMulti) return release_multi(n);
   bool released = true;
   bool redo = false;       // MULTI appeared before anything changed: redo under the engine
   bool saw_multi = false;  // MULTI appeared after units were handed out: let the engine look
@@ -66,10 +64,24 @@ bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
         }
         return kTokenHandOff;
       });
-  if (redo) return multi_engine<Sync>().semaphore_release(wait_target(), n);
-  // Units added while a multi-waiter registered: let the engine hand them out.
+  if (redo) return release_multi(n);
+  // Units added while a multi-waiter registered: let the engine hand them out. (If it has gone
+  // again, kRetry: the units stay in the count for the lock-free paths.)
   if (saw_multi) multi_engine<Sync>().semaphore_release(wait_target(), 0);
   return released;
+}
+
+template <class Sync, bool Spin>
+bool BasicSemaphore<Sync, Spin>::release_multi(std::uint32_t n) noexcept {
+  using Routed = typename MultiWaitEngine<Sync>::Routed;
+  switch (multi_engine<Sync>().semaphore_release(wait_target(), n)) {
+    case Routed::kDone:
+      return true;
+    case Routed::kFull:
+      return false;
+    default:
+      return release(n);  // MULTI went away before the engine looked: release lock-free
+  }
 }
 
 template <class Sync, bool Spin>
@@ -80,10 +92,14 @@ bool BasicSemaphore<Sync, Spin>::acquire_slow(SteadyTime deadline) noexcept {
     parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
     if (s & kMulti) {
       // A multi-object wait is registered: take a unit, or queue, through the engine.
-      const auto seq = multi_engine<Sync>().single_attempt(wait_target());
-      if (!seq) return true;
+      const auto a = multi_engine<Sync>().single_attempt(wait_target());
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return true;
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {  // MULTI went away: lock-free
+        s = state_.load(std::memory_order_relaxed);
+        continue;
+      }
       if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-      token = static_cast<parking_lot::ParkToken>(*seq);
+      token = static_cast<parking_lot::ParkToken>(a.token);
     } else if (count_of(s) != 0) {
       // acquire: pairs with the release in release() / release_slow().
       if (state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,

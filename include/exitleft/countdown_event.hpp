@@ -76,8 +76,11 @@ class BasicCountdownEvent {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
       if (s & kMulti) {
-        if (!multi_engine<Sync>().countdown_increment(wait_target(), n)) throw_overflow();
-        return;
+        const auto r = multi_engine<Sync>().countdown_increment(wait_target(), n);
+        if (r == MultiWaitEngine<Sync>::Routed::kOverflow) throw_overflow();
+        if (r == MultiWaitEngine<Sync>::Routed::kDone) return;
+        s = state_.load(std::memory_order_relaxed);  // MULTI went away: increment lock-free
+        continue;
       }
       if (n > kCountMask - (s & kCountMask)) throw_overflow();
       // relaxed: raising the count publishes nothing; waiters keep waiting.
@@ -90,7 +93,14 @@ class BasicCountdownEvent {
     const std::uint64_t target = checked(count);
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
-      if (s & kMulti) return multi_engine<Sync>().countdown_reset(wait_target(), target);
+      if (s & kMulti) {
+        if (multi_engine<Sync>().countdown_reset(wait_target(), target) ==
+            MultiWaitEngine<Sync>::Routed::kDone) {
+          return;
+        }
+        s = state_.load(std::memory_order_relaxed);  // MULTI went away: reset lock-free
+        continue;
+      }
       if (target == 0 && (s & kParked)) return reset_to_zero_slow();
       // release: as in decrement().
       if (state_.compare_exchange_weak(s, target | (s & kParked), std::memory_order_release,

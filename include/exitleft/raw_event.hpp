@@ -76,7 +76,11 @@ class BasicRawEvent {
   void reset() noexcept {
     std::uint8_t s = state_.load(std::memory_order_relaxed);
     while (s & kAvailable) {
-      if (s & kMulti) return reset_multi();
+      if ((s & kMulti) && reset_multi()) return;
+      if (s & kMulti) {  // MULTI went away before the engine looked: reset lock-free
+        s = state_.load(std::memory_order_relaxed);
+        continue;
+      }
       // relaxed: unsetting publishes nothing.
       if (state_.compare_exchange_weak(s, static_cast<std::uint8_t>(s & ~kAvailable),
                                        std::memory_order_relaxed)) {
@@ -147,7 +151,11 @@ class BasicRawEvent {
     // pulse is seen. relaxed: the lot's bucket lock orders the rest.
     std::uint8_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
-      if (s & kMulti) return pulse_multi(one);
+      if ((s & kMulti) && pulse_multi(one)) return;
+      if (s & kMulti) {  // MULTI went away before the engine looked: pulse lock-free
+        s = state_.load(std::memory_order_relaxed);
+        continue;
+      }
       if (state_.compare_exchange_weak(s, static_cast<std::uint8_t>(s & ~kAvailable),
                                        std::memory_order_relaxed)) {
         break;
@@ -175,9 +183,9 @@ class BasicRawEvent {
   bool set_bits_unless_multi(std::uint8_t set, std::uint8_t clear) noexcept;
   void clear_parked() noexcept;
   // The operations of an event with a multi-object wait registered go through the engine.
-  void set_multi(bool one) noexcept;
-  void pulse_multi(bool one) noexcept;
-  void reset_multi() noexcept;
+  bool set_multi(bool one) noexcept;
+  bool pulse_multi(bool one) noexcept;
+  bool reset_multi() noexcept;
   bool consume(std::uint8_t observed) noexcept;
   template <bool Consume>
   bool wait_slow(SteadyTime deadline) noexcept;  // wait_one (Consume) or wait_all

@@ -71,7 +71,11 @@ class BasicSemaphore {
   bool try_acquire() noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     while (count_of(s) != 0) {
-      if (s & kMulti) return multi_engine<Sync>().single_try(wait_target());
+      if (s & kMulti) {
+        if (const auto taken = multi_engine<Sync>().single_try(wait_target())) return *taken;
+        s = state_.load(std::memory_order_relaxed);  // MULTI went away: take it lock-free
+        continue;
+      }
       // acquire: pairs with the release in release() / release_slow().
       if (state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
@@ -116,6 +120,7 @@ class BasicSemaphore {
     return static_cast<std::uint32_t>(s & kCountMask);
   }
   bool release_slow(std::uint32_t n) noexcept;
+  bool release_multi(std::uint32_t n) noexcept;
   bool acquire_slow(SteadyTime deadline) noexcept;
   bool should_park() const noexcept;
 

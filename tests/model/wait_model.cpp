@@ -17,7 +17,21 @@
 // - wait.fifo: a single waiter parked on e1 before a wait-any registered on it gets the one set
 //   of e1 (FIFO across single and multi waiters).
 //
-// Seeded bug: seeded.pevents_early_consumption runs the engine with pevents' wait-all, which
+// - wait.guard.*: a semaphore of one unit (and an auto-reset event created set) is a lock, taken
+//   through wait_any (three threads, two rounds each, one of them through the object's own
+//   acquire), guarding a plain rl::var counter. Relacy reports a data race on the counter if two
+//   threads are ever inside at once or if taking the unit is not ordered after the release that
+//   added it. A countdown reaching zero publishes a plain value to wait_any / wait_all readers.
+//
+// Seeded bugs:
+// - seeded.single_try_without_multi_recheck: the engine's single_try() as it was before
+//   2026-12-06 (it consumed the unit under the engine lock without checking that the object's
+//   MULTI bit was still set; once the last multi-waiter had gone, a lock-free path could take the
+//   same unit). Found from outside by the ntsync stress_wait case; Relacy reports the race on the
+//   counter (wait.guard.* above is the same model on the fixed engine).
+// - seeded.relaxed_take: wait_any's lock-free pre-pass takes the unit with a relaxed CAS instead
+//   of an acquire: the holder's increment is not ordered after the previous holder's.
+// - seeded.pevents_early_consumption runs the engine with pevents' wait-all, which
 // takes each object as soon as it is signalled (a specialization of try_satisfy() for the
 // policy PeventsSync, below): a wait-all that then times out has eaten e1's signal, and the
 // accounting assertion fails.
@@ -33,6 +47,10 @@ namespace exitleft::model {
 
 // RelacySync under another name: the engine instantiated for it has pevents' wait-all.
 struct PeventsSync : RelacySync {};
+// ... the engine's single_try() without the MULTI re-check (the bug of 2026-12-06).
+struct NoRecheckSync : RelacySync {};
+// ... wait_any's lock-free pre-pass with a relaxed CAS.
+struct RelaxedTakeSync : RelacySync {};
 
 }  // namespace exitleft::model
 
@@ -41,6 +59,42 @@ namespace exitleft::detail {
 template <>
 inline MultiWaitEngine<model::PeventsSync>& multi_engine<model::PeventsSync>() noexcept {
   return model::ModelEngine<model::PeventsSync>::get();
+}
+template <>
+inline MultiWaitEngine<model::NoRecheckSync>& multi_engine<model::NoRecheckSync>() noexcept {
+  return model::ModelEngine<model::NoRecheckSync>::get();
+}
+template <>
+inline MultiWaitEngine<model::RelaxedTakeSync>& multi_engine<model::RelaxedTakeSync>() noexcept {
+  return model::ModelEngine<model::RelaxedTakeSync>::get();
+}
+
+// The bug of 2026-12-06: the object's MULTI bit is not checked again under the engine lock, so
+// the engine consumes while the object's lock-free paths are live again.
+template <>
+std::optional<bool> MultiWaitEngine<model::NoRecheckSync>::single_try(const Target& t) noexcept {
+  LotGuard<BasicLotMutex<model::NoRecheckSync>> guard(lock_);
+  if (!signalled(t)) return false;
+  consume(t);
+  return true;
+}
+
+// A pre-pass whose CAS does not acquire (semaphores only; the models use nothing else here).
+template <>
+bool MultiWaitEngine<model::RelaxedTakeSync>::quick_take(const Target& t) noexcept {
+  auto& w = multi_bits::word64<model::RelaxedTakeSync>(t);
+  std::uint64_t s = w.load(std::memory_order::relaxed);
+  while (s & multi_bits::Sem<model::RelaxedTakeSync>::kCountMask) {
+    if (s & multi_bits::Sem<model::RelaxedTakeSync>::kMulti) {
+      if (const auto taken = single_try(t)) return *taken;
+      s = w.load(std::memory_order::relaxed);
+      continue;
+    }
+    if (w.compare_exchange_weak(s, s - 1, std::memory_order::relaxed, std::memory_order::relaxed)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // pevents' WaitForMultipleEvents(wait_all): every object is taken as soon as it is signalled, one
@@ -343,6 +397,92 @@ struct SingleBeforeMulti : rl::test_suite<SingleBeforeMulti<Spin>, 3> {
   }
 };
 
+// ---- guarding plain data ------------------------------------------------------------------------
+
+// Three threads take a one-unit semaphore twice each and increment a plain counter while they
+// hold it: threads 0 and 1 through wait_any({sem}), thread 2 through sem.acquire(). A unit
+// granted twice, or taken without an acquire that pairs with the release that added it, is a
+// data race on `counter` (Relacy reports it) or a wrong final count.
+template <class Sync>
+struct SemaphoreLock : rl::test_suite<SemaphoreLock<Sync>, 3> {
+  ModelLot lot{kBuckets};
+  ModelEngine<Sync> engine;
+  BasicSemaphore<Sync, false> sem{1, 1};
+  Var<int> counter{0};
+
+  void thread(unsigned index) {
+    for (int round = 0; round < 2; ++round) {
+      if (index < 2) {
+        const WaitTarget<Sync> targets[1] = {sem.wait_target()};
+        RL_ASSERT(wait_for(targets, false, kNoDeadline) == std::optional<std::size_t>(0));
+      } else {
+        sem.acquire();
+      }
+      counter.store(counter.load() + 1);
+      RL_ASSERT(sem.release(1));
+    }
+  }
+
+  void after() {
+    RL_ASSERT(counter.load() == 6);
+    RL_ASSERT(sem.count() == 1);
+  }
+};
+
+// The same with an auto-reset event created set: wait_any({e}) and e.wait_one() take it, set_one()
+// gives it back.
+struct EventLock : rl::test_suite<EventLock, 3> {
+  ModelLot lot{kBuckets};
+  ModelEngine<RelacySync> engine;
+  BasicRawEvent<RelacySync, false> ev{true};
+  Var<int> counter{0};
+
+  void thread(unsigned index) {
+    for (int round = 0; round < 2; ++round) {
+      if (index < 2) {
+        const WaitTarget<RelacySync> targets[1] = {ev.wait_target(WaitKind::AutoEvent)};
+        RL_ASSERT(wait_for(targets, false, kNoDeadline) == std::optional<std::size_t>(0));
+      } else {
+        ev.wait_one();
+      }
+      counter.store(counter.load() + 1);
+      ev.set_one();
+    }
+  }
+
+  void after() {
+    RL_ASSERT(counter.load() == 6);
+    RL_ASSERT(ev.is_set());
+  }
+};
+
+// A countdown at 1 publishes a plain value: thread 0 writes it, then decrements to 0; thread 1
+// reads it after wait_any({c}), thread 2 after wait_all({c, m}) (m a manual-reset event set from
+// the start).
+struct CountdownPublishes : rl::test_suite<CountdownPublishes, 3> {
+  ModelLot lot{kBuckets};
+  ModelEngine<RelacySync> engine;
+  exitleft::detail::BasicCountdownEvent<RelacySync, false> c{1};
+  BasicRawEvent<RelacySync, false> m{true};
+  Var<int> data{0};
+
+  void thread(unsigned index) {
+    if (index == 0) {
+      data.store(42);
+      RL_ASSERT(c.decrement());
+    } else if (index == 1) {
+      const WaitTarget<RelacySync> targets[1] = {c.wait_target()};
+      RL_ASSERT(wait_for(targets, false, kNoDeadline) == std::optional<std::size_t>(0));
+      RL_ASSERT(data.load() == 42);
+    } else {
+      const WaitTarget<RelacySync> targets[2] = {c.wait_target(),
+                                                 m.wait_target(WaitKind::ManualEvent)};
+      RL_ASSERT(wait_for(targets, true, kNoDeadline).has_value());
+      RL_ASSERT(data.load() == 42);
+    }
+  }
+};
+
 }  // namespace
 }  // namespace exitleft::model
 
@@ -377,7 +517,16 @@ int main(int argc, char** argv) {
           // FIFO
           expect_pass<SingleBeforeMulti<true>>("wait.fifo.single_before_multi.random",
                                                randomly(150'000)),
-          // seeded bug
+          // guarding plain data
+          expect_pass<SemaphoreLock<R>>("wait.guard.semaphore_lock.random", randomly(300'000)),
+          expect_pass<EventLock>("wait.guard.event_lock.random", randomly(300'000)),
+          expect_pass<CountdownPublishes>("wait.guard.countdown_publishes.random",
+                                          randomly(200'000)),
+          // seeded bugs
+          expect_fail<SemaphoreLock<NoRecheckSync>>("seeded.single_try_without_multi_recheck",
+                                                    rl::test_result_data_race, randomly(1'000'000)),
+          expect_fail<SemaphoreLock<RelaxedTakeSync>>("seeded.relaxed_take",
+                                                      rl::test_result_data_race, randomly(300'000)),
           expect_fail<WaitAllVsSingle<P, true, false>>("seeded.pevents_early_consumption",
                                                        rl::test_result_user_assert_failed,
                                                        randomly(100'000)),

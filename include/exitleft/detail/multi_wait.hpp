@@ -73,23 +73,35 @@ class MultiWaitEngine {
   std::optional<std::size_t> wait(std::span<const Target> targets, bool all,
                                   SteadyTime deadline) noexcept;
 
-  // ---- single-object operations on an object whose MULTI bit is set (see the primitives) ----
+  // ---- single-object operations on an object whose MULTI bit was seen set ----
+  // The caller saw MULTI set on its lock-free path, but the last multi-waiter may have
+  // unregistered (clearing MULTI) before the engine's lock was taken. Then the object's lock-free
+  // paths are live again and the engine must not touch its value bits: each of these calls
+  // checks MULTI under the lock and, when it is clear, changes nothing and returns kRetry (or
+  // nullopt), and the caller redoes its operation on its lock-free path. MULTI is set and cleared
+  // only under the lock, so while the lock is held the answer stays true.
+  //
   // A signal arrives: set_one / set_all / pulse_one / pulse_all, semaphore release(n),
-  // countdown decrement / reset. Each returns false where the operation itself fails
-  // (release past max, decrement at 0) and changes nothing then.
-  void event_set(const Target& t, bool one) noexcept;
-  void event_pulse(const Target& t, bool one) noexcept;
-  void event_reset(const Target& t) noexcept;
-  bool semaphore_release(const Target& t, std::uint32_t n) noexcept;
-  enum class Decrement : std::uint8_t { AtZero, Lowered, ReachedZero };
+  // countdown decrement / increment / reset. `release` and `increment` fail (kFull, kOverflow)
+  // where the operation itself fails and change nothing then.
+  enum class Routed : std::uint8_t { kDone, kRetry, kFull, kOverflow };
+  Routed event_set(const Target& t, bool one) noexcept;
+  Routed event_pulse(const Target& t, bool one) noexcept;
+  Routed event_reset(const Target& t) noexcept;
+  Routed semaphore_release(const Target& t, std::uint32_t n) noexcept;
+  enum class Decrement : std::uint8_t { AtZero, Lowered, ReachedZero, Retry };
   Decrement countdown_decrement(const Target& t) noexcept;
-  bool countdown_increment(const Target& t, std::uint64_t n) noexcept;  // false: overflow
-  void countdown_reset(const Target& t, std::uint64_t count) noexcept;
-  // A single waiter's attempt: takes (or observes) the signal if it is there and returns
-  // nullopt; otherwise marks the object PARKED and returns the park token to park with.
-  std::optional<std::uint64_t> single_attempt(const Target& t) noexcept;
-  // try_wait / try_acquire of a consuming object.
-  bool single_try(const Target& t) noexcept;
+  Routed countdown_increment(const Target& t, std::uint64_t n) noexcept;
+  Routed countdown_reset(const Target& t, std::uint64_t count) noexcept;
+  // A single waiter's attempt: takes (or observes) the signal if it is there (kSignalled);
+  // otherwise marks the object PARKED and gives the park token to park with (kPark).
+  struct Attempt {
+    enum Kind : std::uint8_t { kSignalled, kPark, kRetry } kind;
+    std::uint64_t token;
+  };
+  Attempt single_attempt(const Target& t) noexcept;
+  // try_wait / try_acquire of a consuming object: true if taken, false if not signalled.
+  std::optional<bool> single_try(const Target& t) noexcept;
   // Takes (or observes) `t`'s signal without the engine lock if the object has no multi-waiter;
   // through single_try() if it has one. False if it is not signalled.
   bool quick_take(const Target& t) noexcept;
@@ -121,6 +133,7 @@ class MultiWaitEngine {
   static constexpr std::size_t kBuckets = 256;
 
   // All below: called with lock_ held.
+  bool routed(const Target& t) const noexcept;  // is MULTI set? (stable while lock_ is held)
   bool signalled(const Target& t) const noexcept;
   void consume(const Target& t) noexcept;
   void set_multi(const Target& t, bool on) noexcept;
