@@ -11,13 +11,7 @@
 #include <cstdlib>
 #include <new>
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define EXITLEFT_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define EXITLEFT_TEST_SANITIZED 1
-#endif
-#endif
+#include "tests/support/sanitizers.hpp"
 
 #if defined(EXITLEFT_TEST_SANITIZED)
 #include <sanitizer/allocator_interface.h>
