@@ -132,6 +132,12 @@ bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
         },
         token, deadline);
     if (r.kind == parking_lot::ParkResult::Kind::Unparked && r.token == kTokenBroadcast) {
+      // acquire: pairs with the release RMW of every decrement (and reset) before the 0 that
+      // woke us, not only the waker's: the lot's wake-up orders us after the waker alone, whose
+      // RMW read the others' decrements without acquiring them. Every change of state_ is an
+      // RMW, so whatever value this reads continues their release sequences. (The Relacy model
+      // countdown.rounds finds the race without this load.)
+      (void)state_.load(std::memory_order_acquire);
       return true;
     }
     if (r.kind == parking_lot::ParkResult::Kind::TimedOut) return try_wait();

@@ -105,6 +105,33 @@ TEST(CountdownEvent, WaitersOfAZeroCrossingWakeEvenIfTheCountRisesAgain) {
   EXPECT_FALSE(e.wait_for(5ms)) << "a wait that starts after the rise waits for the next zero";
 }
 
+// A wait that returns publishes the work of every decrement, not only of the one that woke it:
+// thread A writes `a` and decrements without waking anyone (the count stays above 0); thread B,
+// not ordered after A (it only watches the count, relaxed), makes the last decrement and wakes
+// the parked waiter, which then reads `a`. Under TSan a wait that synchronizes only with its
+// waker (found by the Relacy model countdown.rounds) is a data race on `a`.
+TEST(CountdownEvent, WaitAcquiresEveryDecrementNotOnlyTheWakersOne) {
+  for (int round = 1; round <= 50; ++round) {
+    CountdownEvent e(2);
+    int a = 0;  // plain data, written by A only
+    Threads t;
+    t.spawn([&] {
+      e.wait();
+      EXPECT_EQ(a, round);
+    });
+    ASSERT_TRUE(until_parked(&e, 1));
+    t.spawn([&] {
+      a = round;
+      EXPECT_FALSE(e.decrement());
+    });
+    t.spawn([&] {
+      while (e.count() != 1) std::this_thread::yield();  // relaxed: no order with A
+      EXPECT_TRUE(e.decrement());
+    });
+    t.join();
+  }
+}
+
 TEST(CountdownEvent, OverflowThrows) {
   CountdownEvent e(CountdownEvent::kMaxCount);
   EXPECT_THROW(e.increment(), std::overflow_error);

@@ -648,6 +648,51 @@ struct CountdownRise : rl::test_suite<CountdownRise<Spin>, 3> {
   void after() { RL_ASSERT(cd.count() == 1); }
 };
 
+// The soak's round protocol (tools/soak/counting.cpp) on one countdown, kRounds times: the
+// coordinator resets it to 2, starts the round and waits; each participant books its round in a
+// plain variable and decrements. The wait returns only after both decrements (a lost wake-up is a
+// Relacy deadlock), its acquire makes both bookings visible (a missing one is a data race), and
+// the next reset, made while the last decrement's wake-up may still be on its way, neither
+// strands the coordinator nor wakes it early. Thread 2 also raises and lowers the count
+// mid-round, and the coordinator's second wait is timed, so reset meets every PARKED state.
+template <bool Spin, int kRounds>
+struct CountdownRounds : rl::test_suite<CountdownRounds<Spin, kRounds>, 3> {
+  ModelLot lot{kBuckets};
+  BasicCountdownEvent<RelacySync, Spin> finished{0};
+  Atomic<int> round{0};
+  Var<int> booked[3];
+
+  void thread(unsigned index) {
+    if (index == 0) {
+      for (int r = 1; r <= kRounds; ++r) {
+        finished.reset(2);
+        RL_ASSERT(!finished.try_wait());
+        round.store(r, kRelease);  // release: pairs with the participants' acquire load
+        if (r == 1) {
+          finished.wait();
+        } else {
+          while (!finished.wait_for(kTimeout)) {
+          }
+        }
+        RL_ASSERT(finished.count() == 0);
+        RL_ASSERT(booked[1].load() == r && booked[2].load() == r);  // plain reads
+      }
+    } else {
+      for (int r = 1; r <= kRounds; ++r) {
+        await([&] { return round.load(kAcquire) >= r; });
+        booked[index].store(r);  // plain write, published by finished.decrement()
+        if (index == 2 && r == 1) {
+          finished.increment(1);
+          RL_ASSERT(!finished.decrement());
+        }
+        (void)finished.decrement();
+      }
+    }
+  }
+
+  void after() { RL_ASSERT(finished.count() == 0); }
+};
+
 template <bool Spin>
 using Event = BasicRawEvent<RelacySync, Spin>;
 template <bool Spin>
@@ -710,6 +755,9 @@ int main(int argc, char** argv) {
           expect_pass<CountdownToZero<false>>("countdown.to_zero", no_spurious(bounded(1))),
           expect_pass<CountdownToZero<true>>("countdown.to_zero.random", randomly(200'000)),
           expect_pass<CountdownRise<true>>("countdown.rise.random", randomly(200'000)),
+          // one round exhaustively (two take 31 million iterations, 7 minutes), two at random
+          expect_pass<CountdownRounds<false, 1>>("countdown.rounds", no_spurious(bounded(1))),
+          expect_pass<CountdownRounds<true, 2>>("countdown.rounds.random", randomly(200'000)),
           // seeded bugs
           expect_fail<ManualSet<MiniManualEvent<RelacySync, EB::TimeoutStoresZero>, false>>(
               "seeded.timeout_stores_zero", rl::test_result_user_assert_failed, randomly(200'000)),
