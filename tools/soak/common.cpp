@@ -1,4 +1,9 @@
 // exitleft-soak: Failures, Scenario's thread management, number formatting.
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -43,6 +48,9 @@ void Scenario::spawn(std::string role, std::function<void(Worker&)> body) {
   workers_.push_back(std::make_unique<Worker>(std::move(role), seed));
   Worker& w = *workers_.back();
   threads_.emplace_back([this, &w, body = std::move(body)] {
+#ifdef __linux__
+    w.tid_.store(static_cast<long>(syscall(SYS_gettid)), std::memory_order_relaxed);
+#endif
     try {
       body(w);
     } catch (const std::exception& e) {

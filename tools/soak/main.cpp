@@ -34,8 +34,10 @@ consumed exactly once. Scenarios, all at the same time, each on its own threads:
   multi-wait    wait_any / wait_all over events, semaphores and a countdown, + single waiters
   stage         a Stage routing messages by token through an in-memory resource, in order
   parking-lot   park / unpark_one / unpark_all / unpark_requeue / unpark_filter, tokens booked
-A thread that makes no progress for the stall timeout is reported with what it was doing, and
-the soak exits with status 1 (a hang never hangs CI).
+A thread that makes no progress for the stall timeout is reported with what it was doing and
+its state in the kernel; the soak then watches it for one more stall timeout, says whether it
+moved again (a stall) or not (a lost wake-up or a deadlock), and exits with status 1 either way
+(a hang never hangs CI).
 
 options:
   --duration S       seconds to run (default 60; 0.1 to 86400)
@@ -157,6 +159,36 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// What the kernel says thread `tid` of this process is doing: its scheduler state (R runnable,
+// S sleeping, ...) and, when sleeping, the kernel function it sleeps in. Linux only.
+std::string kernel_state(long tid) {
+#ifdef __linux__
+  if (tid == 0) return "kernel state unknown";
+  const std::string dir = "/proc/self/task/" + std::to_string(tid) + "/";
+  auto read = [](const std::string& path) {
+    std::string text;
+    if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+      char buf[512];
+      const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+      text.assign(buf, n);
+      std::fclose(f);
+    }
+    return text;
+  };
+  // stat: "tid (comm) S ...": the state follows the last ')'.
+  const std::string stat = read(dir + "stat");
+  const std::size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return "kernel state unknown";
+  std::string out = std::string("kernel: ") + stat[paren + 2];
+  const std::string wchan = read(dir + "wchan");
+  if (!wchan.empty() && wchan != "0") out += " in " + wchan;
+  return out;
+#else
+  (void)tid;
+  return "kernel state unknown";
+#endif
+}
+
 // Tracks each worker's count of loop iterations; a worker that has not finished and whose count
 // stood still for the stall timeout is stuck.
 class Watchdog {
@@ -182,21 +214,26 @@ class Watchdog {
     }
     if (!stuck) return;
     std::fprintf(stdout, "\nexitleft-soak: STUCK: threads made no progress for %.0f s\n", limit_s_);
+    std::vector<Seen*> stuck_workers;
     for (const auto& sc : scenarios_) {
       bool header = false;
       for (const auto& w : sc->workers()) {
-        const Seen& s = find(w.get());
+        Seen& s = find(w.get());
         const double idle = seconds_since(s.since);
         if (w->done() || idle < limit_s_) continue;
         if (!header) {
           std::fprintf(stdout, "  %s: %s\n", sc->name().c_str(), sc->describe().c_str());
           header = true;
         }
-        std::fprintf(stdout, "    %s: %s (%llu iterations, none for %.1f s)\n", w->name().c_str(),
-                     w->phase(), static_cast<unsigned long long>(w->ops()), idle);
+        std::fprintf(stdout, "    %s: %s (%llu iterations, none for %.1f s; %s)\n",
+                     w->name().c_str(), w->phase(), static_cast<unsigned long long>(w->ops()), idle,
+                     kernel_state(w->tid()).c_str());
+        stuck_workers.push_back(&s);
       }
     }
     for (const std::string& d : failures.details()) std::fprintf(stdout, "  %s\n", d.c_str());
+    std::fflush(stdout);
+    watch_after_stuck(stuck_workers);
     std::fprintf(stdout, "exitleft-soak: FAILED (stuck)\n");
     std::fflush(stdout);
     std::fflush(stderr);
@@ -209,11 +246,36 @@ class Watchdog {
     std::uint64_t ops;
     Clock::time_point since;
   };
-  const Seen& find(const Worker* w) const {
-    for (const Seen& s : seen_) {
+  Seen& find(const Worker* w) {
+    for (Seen& s : seen_) {
       if (s.worker == w) return s;
     }
     return seen_.front();
+  }
+
+  // Watches the stuck threads for one more stall timeout and says whether they moved again (a
+  // stall: a thread starved of CPU, or a wake-up that came late) or not (a lost wake-up or a
+  // deadlock), and how often the kernel had them runnable meanwhile: a thread that sleeps in
+  // the kernel all along waits for a wake-up nobody sends; one that is runnable waits for a CPU.
+  void watch_after_stuck(const std::vector<Seen*>& stuck) {
+    const Clock::time_point t0 = Clock::now();
+    std::size_t samples = 0, runnable = 0;
+    while (seconds_since(t0) < limit_s_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (const Seen* s : stuck) {
+        if (s->worker->ops() != s->ops) {
+          std::fprintf(stdout,
+                       "  %s moved again %.1f s later (runnable in %zu of %zu samples): a stall, "
+                       "not a lost wake-up\n",
+                       s->worker->name().c_str(), seconds_since(t0), runnable, samples);
+          return;
+        }
+        ++samples;
+        if (kernel_state(s->worker->tid()).rfind("kernel: R", 0) == 0) ++runnable;
+      }
+    }
+    std::fprintf(stdout, "  still no progress %.0f s later (runnable in %zu of %zu samples)\n",
+                 limit_s_, runnable, samples);
   }
 
   const std::vector<std::unique_ptr<Scenario>>& scenarios_;

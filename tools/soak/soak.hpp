@@ -117,6 +117,9 @@ class Worker {
   void tick() noexcept { ops_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t ops() const noexcept { return ops_.load(std::memory_order_relaxed); }
   bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+  // The kernel's id of the worker's thread (Linux; 0 elsewhere or before it started), for the
+  // watchdog's report of what a stuck thread is doing in the kernel.
+  long tid() const noexcept { return tid_.load(std::memory_order_relaxed); }
 
  private:
   friend class Scenario;
@@ -125,6 +128,7 @@ class Worker {
   std::atomic<const char*> phase_{"starting"};
   std::atomic<std::uint64_t> ops_{0};
   std::atomic<bool> done_{false};
+  std::atomic<long> tid_{0};
 };
 
 // One primitive's workout. start() spawns the threads; request_stop() asks them to finish (they
