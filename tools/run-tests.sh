@@ -4,7 +4,8 @@
 # The project's test command (README, CI). Installs the Debian packages it needs
 # (tools/install-deps.sh), then runs each stage and prints its time:
 #   dev, portable, asan, tsan, mingw   cmake --workflow --preset <stage> --fresh
-#                                      (configure, build, ctest; build/<stage>)
+#                                      (configure, build, ctest; build/<stage>); mingw runs
+#                                      in a new Wine prefix of its own unless WINEPREFIX is set
 #   install                            tools/check-install.sh, with --deb when run as root
 #                                      (installs and removes the Debian packages)
 #   docs                               the API reference (Doxygen; any warning fails), build/docs
@@ -64,6 +65,11 @@ for s in "${stages[@]}"; do
   elif [ "$s" = docs ]; then
     # The API reference: Doxygen over the public headers; any warning fails the target.
     cmd=(bash -c 'cmake -S . -B build/docs --fresh -DEXITLEFT_BUILD_TESTS=OFF -DEXITLEFT_BUILD_BENCHMARKS=OFF -DEXITLEFT_BUILD_TOOLS=OFF >/dev/null && cmake --build build/docs --target docs')
+  elif [ "$s" = mingw ] && [ -z "${WINEPREFIX:-}" ]; then
+    # A Wine prefix of its own, created by the suite's wine.prefix fixture: every run proves that
+    # the stage passes where Wine has never run (and leaves ~/.wine alone).
+    wine_tmp=$(mktemp -d)
+    cmd=(env "WINEPREFIX=$wine_tmp/prefix" cmake --workflow --preset "$s" --fresh)
   else
     cmd=(cmake --workflow --preset "$s" --fresh)
   fi
@@ -72,6 +78,11 @@ for s in "${stages[@]}"; do
   "${cmd[@]}"
   rc=$?
   dt=$((SECONDS - t0))
+  if [ -n "${wine_tmp:-}" ]; then
+    WINEPREFIX="$wine_tmp/prefix" /usr/lib/wine/wineserver -k 2>/dev/null
+    rm -rf "$wine_tmp"
+    wine_tmp=
+  fi
   if [ $rc -eq 0 ]; then
     passed=$((passed + 1))
     results+=("$(printf '%-9s PASS  %5ss' "$s" "$dt")")
