@@ -64,10 +64,27 @@ constexpr int kForks = 50;
   (void)!write(STDERR_FILENO, "\n", 1);
   _exit(code);
 }
-#define CHILD_CHECK(cond, code)           \
-  do {                                    \
-    if (!(cond)) child_fail(code, #cond); \
+// The code of the CHILD_CHECK the child evaluates now or last did: a child that hangs names it.
+std::atomic<int> g_child_step{0};
+#define CHILD_CHECK(cond, code)                          \
+  do {                                                   \
+    g_child_step.store(code, std::memory_order_relaxed); \
+    if (!(cond)) child_fail(code, #cond);                \
   } while (0)
+
+// SIGALRM in a child: says which CHILD_CHECK it hung in or after, then dies of the signal.
+void child_alarm(int) {
+  char text[] = "fork_test child: hung in or after CHILD_CHECK code       \n";
+  int code = g_child_step.load(std::memory_order_relaxed);
+  char* p = text + sizeof text - 3;  // the last blank before the newline
+  do {
+    *p-- = static_cast<char>('0' + code % 10);
+    code /= 10;
+  } while (code > 0 && *p == ' ');
+  (void)!write(STDERR_FILENO, text, sizeof text - 1);
+  signal(SIGALRM, SIG_DFL);
+  raise(SIGALRM);
+}
 
 // Runs `f` on a second thread of the child; join() returns its result.
 class ChildThread {
@@ -104,6 +121,8 @@ int fork_and_wait(Child&& child) {
   const pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
+    g_child_step.store(0, std::memory_order_relaxed);
+    signal(SIGALRM, child_alarm);
     alarm(kChildAlarmSeconds);
     child();
     _exit(0);
