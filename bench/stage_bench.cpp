@@ -4,15 +4,21 @@
 //   BM_Route/<mode>/<W>/<N>        one run of a mode per iteration: W peers, W workers, a window
 //                                  of N datagrams in flight per peer; 20 000 datagrams in all.
 //                                  The time is the run's own (first send to last delivery);
-//                                  items/s = datagrams/s. N = 0 is the tool's default (as many as
-//                                  the receive buffer holds, up to 256: big batches, few
-//                                  wake-ups); N = 2 makes every other datagram a wake-up.
+//                                  items/s = datagrams/s; counters: p50/p99 latency and the
+//                                  receiving side's CPU us, context switches, futex and recvmmsg
+//                                  calls per datagram (the calls only where counted: root). N = 0
+//                                  is the tool's default (as many as the receive buffer holds, up
+//                                  to 256: big batches, few wake-ups); N = 2 makes every other
+//                                  datagram a wake-up.
 //   BM_RouteRounds/<W>/<N>         each iteration runs stage, dispatcher, socket-per-peer,
 //                                  single-reader and mutex-cv back to back (the order rotates)
 //                                  and divides stage's datagrams/s by each: counters
 //                                  stage_vs_<mode> are medians over iterations of those ratios,
-//                                  the steadiest same-run figure. Goals (P5): vs single-reader
-//                                  >= 0.9, vs dispatcher >= 2.5, vs socket-per-peer >= 1.
+//                                  the steadiest same-run figure; stage_cpu_vs_<mode> and
+//                                  stage_switches_vs_<mode> the same for the receiving side's
+//                                  CPU time and context switches per datagram. Goals (issue 11):
+//                                  vs single-reader >= 0.9; CPU <= 0.9x dispatcher's and
+//                                  mutex-cv's; switches <= 0.5x the dispatcher's.
 //   BM_WakeParked/<kind>           a waiter is parked (it had 1 ms to get there); the time from
 //                                  notify() / set() until it runs again
 //   BM_PingPong/<kind>             two threads hand a token back and forth (bench_util.hpp):
@@ -59,10 +65,21 @@ udp::Config route_config(const benchmark::State& state) {
 
 // ---- routed datagrams/s ------------------------------------------------------------------------
 
+double median(std::vector<double>& v) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+// Context switches of both kinds.
+double switches(const udp::ThreadCosts& c) {
+  return static_cast<double>(c.voluntary + c.involuntary);
+}
+
 void BM_Route(benchmark::State& state, udp::Mode mode) {
   const udp::Config config = route_config(state);
-  std::vector<double> p50, p99;
+  std::vector<double> p50, p99, cpu, sw, futex, recv;
   std::uint64_t delivered = 0;
+  bool counted = true;
   for (auto _ : state) {
     const udp::Result r = udp::run(mode, config);
     if (!r.ok()) {
@@ -73,14 +90,22 @@ void BM_Route(benchmark::State& state, udp::Mode mode) {
     delivered += r.delivered;
     p50.push_back(r.p50_us);
     p99.push_back(r.p99_us);
+    // The receiving side's costs per datagram (tools/udp_demux/thread_costs.hpp).
+    cpu.push_back(r.per_datagram(r.receiving.cpu_seconds * 1e6));
+    sw.push_back(r.per_datagram(static_cast<double>(switches(r.receiving))));
+    futex.push_back(r.per_datagram(static_cast<double>(r.receiving.futex)));
+    recv.push_back(r.per_datagram(static_cast<double>(r.receiving.recvmmsg)));
+    counted = counted && r.receiving.syscalls_counted;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(delivered));  // datagrams/s
-  const auto median = [](std::vector<double>& v) {
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    return v[v.size() / 2];
-  };
   state.counters["p50_us"] = median(p50);
   state.counters["p99_us"] = median(p99);
+  state.counters["cpu_us_per_dg"] = median(cpu);
+  state.counters["switches_per_dg"] = median(sw);
+  if (counted) {  // only where the kernel counted the system calls (root)
+    state.counters["futex_per_dg"] = median(futex);
+    state.counters["recvmmsg_per_dg"] = median(recv);
+  }
 }
 
 void route_args(benchmark::internal::Benchmark* b) {
@@ -102,11 +127,13 @@ void BM_RouteRounds(benchmark::State& state) {
   constexpr std::array modes{udp::Mode::stage, udp::Mode::dispatcher, udp::Mode::socket_per_peer,
                              udp::Mode::single_reader, udp::Mode::mutex_cv};
   constexpr std::size_t kModes = modes.size();
-  std::array<std::vector<double>, kModes> ratios;  // stage / mode, per iteration
+  // stage / mode per iteration: datagrams/s, and the receiving side's CPU and context switches
+  // per datagram.
+  std::array<std::vector<double>, kModes> ratios, cpu_ratios, switch_ratios;
   std::uint64_t delivered = 0;
   std::size_t rotation = 0;
   for (auto _ : state) {
-    std::array<double, kModes> rate{};
+    std::array<double, kModes> rate{}, cpu{}, sw{};
     double seconds = 0;
     for (std::size_t k = 0; k < kModes; ++k) {
       const std::size_t i = (k + rotation) % kModes;
@@ -116,20 +143,28 @@ void BM_RouteRounds(benchmark::State& state) {
         return;
       }
       rate[i] = r.rate;
+      cpu[i] = r.per_datagram(r.receiving.cpu_seconds);
+      sw[i] = r.per_datagram(switches(r.receiving));
       seconds += r.seconds;
       delivered += r.delivered;
     }
     ++rotation;
-    for (std::size_t i = 1; i < kModes; ++i) ratios[i].push_back(rate[0] / rate[i]);
+    for (std::size_t i = 1; i < kModes; ++i) {
+      ratios[i].push_back(rate[0] / rate[i]);
+      if (cpu[i] > 0) cpu_ratios[i].push_back(cpu[0] / cpu[i]);
+      if (sw[i] > 0) switch_ratios[i].push_back(sw[0] / sw[i]);
+    }
     state.SetIterationTime(seconds);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(delivered));
   for (std::size_t i = 1; i < kModes; ++i) {
-    std::vector<double>& v = ratios[i];
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-    std::string name = "stage_vs_" + std::string(udp::mode_name(modes[i]));
+    std::string name(udp::mode_name(modes[i]));
     std::replace(name.begin(), name.end(), '-', '_');
-    state.counters[name] = v[v.size() / 2];
+    state.counters["stage_vs_" + name] = median(ratios[i]);
+    if (!cpu_ratios[i].empty()) state.counters["stage_cpu_vs_" + name] = median(cpu_ratios[i]);
+    if (!switch_ratios[i].empty()) {
+      state.counters["stage_switches_vs_" + name] = median(switch_ratios[i]);
+    }
   }
 }
 BENCHMARK(BM_RouteRounds)->Apply(route_args);

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/udp_demux/thread_costs.hpp"
+
 namespace exitleft::udp_demux {
 
 enum class Mode {
@@ -84,6 +86,14 @@ struct Result {
   // Waits that ended by their time limit (50 ms, there to see stop flags) while the consumer's
   // datagrams were already waiting: late or lost wake-ups. 0 in a healthy run.
   std::uint64_t late_wakeups = 0;
+  // What the threads cost from the start signal to their end (thread_costs.hpp): the receiving
+  // side (the mode's readers, dispatcher and workers) and the sending side (the peers) apart.
+  ThreadCosts receiving, sending;
+  // receiving per delivered datagram: CPU microseconds, context switches (voluntary +
+  // involuntary), system calls of one kind; 0 when nothing was delivered.
+  double per_datagram(double total) const noexcept {
+    return delivered > 0 ? total / static_cast<double>(delivered) : 0;
+  }
   std::string error;  // non-empty: the run failed (what, for a user)
   bool ok() const { return error.empty(); }
 };

@@ -24,6 +24,9 @@ constexpr auto kDrainGrace = std::chrono::seconds(5);
 // How long the threads get to set up.
 constexpr auto kSetupLimit = std::chrono::seconds(30);
 
+// The meter of the calling thread if the session spawned it (started by arrive_and_wait()).
+thread_local ThreadCostMeter* t_meter = nullptr;
+
 constexpr std::array<std::pair<Mode, std::string_view>, 5> kNames{{
     {Mode::stage, "stage"},
     {Mode::dispatcher, "dispatcher"},
@@ -160,13 +163,19 @@ Session::~Session() {
 // ---- threads
 // -------------------------------------------------------------------------------------
 
-void Session::spawn(std::function<void()> body) {
-  threads_.emplace_back([this, body = std::move(body)] {
+void Session::spawn(std::function<void()> body, Side side) {
+  threads_.emplace_back([this, side, body = std::move(body)] {
+    ThreadCostMeter meter;
+    t_meter = &meter;
     try {
       body();
     } catch (const std::exception& e) {
       fail(e.what());
     }
+    t_meter = nullptr;
+    const ThreadCosts c = meter.stop();
+    std::lock_guard lock(costs_mutex_);
+    costs_[static_cast<int>(side)] += c;
   });
 }
 
@@ -178,6 +187,7 @@ void Session::arrive_and_wait() {
   // release: pairs with the acquire in supervise(), which starts the clock when all arrived.
   arrived_.fetch_add(1, std::memory_order_release);
   gate_.wait();
+  if (t_meter != nullptr) t_meter->start();
 }
 
 void Session::fail(std::string message) {
@@ -304,7 +314,7 @@ Result Session::supervise(const ProgressFn& progress) {
   r.expected = static_cast<std::uint64_t>(config_.peers) * config_.datagrams;
 
   // Peers last: the consumers (spawned by the mode) are all set up by the time data flows.
-  for (int p = 0; p < config_.peers; ++p) spawn([this, p] { peer_main(p); });
+  for (int p = 0; p < config_.peers; ++p) spawn([this, p] { peer_main(p); }, Side::sending);
 
   const auto setup_deadline = Clock::now() + kSetupLimit;
   // acquire: pairs with the release increments in arrive_and_wait().
@@ -374,6 +384,11 @@ Result Session::supervise(const ProgressFn& progress) {
   }
   r.delivered = all.count();
   r.late_wakeups = late_wakeups_.load(std::memory_order_relaxed);
+  {
+    std::lock_guard lock(costs_mutex_);  // every thread is joined; the lock is for form
+    r.receiving = costs_[static_cast<int>(Side::receiving)];
+    r.sending = costs_[static_cast<int>(Side::sending)];
+  }
   r.seconds = static_cast<double>(last - start_ns_) * 1e-9;
   r.rate = r.seconds > 0 ? static_cast<double>(r.delivered) / r.seconds : 0;
   r.p50_us = all.quantile_ns(0.50) * 1e-3;

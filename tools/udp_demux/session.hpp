@@ -147,8 +147,11 @@ class Session {
   }
 
   // ---- thread lifecycle ----
-  // Starts a thread running body(); an exception it throws becomes the run's error.
-  void spawn(std::function<void()> body);
+  // Which side of the socket a thread works on, for its costs (Result::receiving / sending).
+  enum class Side { receiving, sending };
+  // Starts a thread running body(); an exception it throws becomes the run's error. The thread's
+  // costs count from its arrive_and_wait() to its end.
+  void spawn(std::function<void()> body, Side side = Side::receiving);
   // How many consumer threads the mode runs (call before spawning them).
   void expect_consumers(int n);
   // Each spawned thread calls this once it is set up; returns when the clock starts (or at once
@@ -229,6 +232,8 @@ class Session {
   std::int64_t start_ns_ = 0;
   std::mutex error_mutex_;
   std::string error_;
+  std::mutex costs_mutex_;
+  ThreadCosts costs_[2];  // by Side
 };
 
 // The modes (modes.cpp, stage_mode.cpp): each spawns its threads through the session.

@@ -4,7 +4,9 @@
 // ring of at most a window of datagrams) per peer. Each worker runs the intended loop of
 // include/exitleft/stage.hpp: take a ticket, look in its mailbox, and if it is empty, enter().
 // The head receives a batch (recvmmsg), stores every datagram in its owner's mailbox under one
-// buffer lock, notifies each other owner once per batch, and returns once its own arrived.
+// buffer lock, notifies each other owner once per batch, and delivers its own datagrams itself:
+// it keeps the head role until its peer has sent everything (or the socket stays quiet for the
+// wait limit), so the role moves once per worker, not once per batch of the head's own.
 #include <memory>
 #include <vector>
 
@@ -84,7 +86,13 @@ void worker(Session& s, PeerStage& stage, int me) {
       }
       // Once per owner per batch; a notify to an owner that is already notified is one atomic.
       for (int o : reached) director.notify(s.peer_address(o));
-      if (own) return true;
+      if (!own) continue;
+      // The head's own datagrams: it delivers them here and keeps the role, instead of leaving
+      // (a wake-up of the next waiter, and a park of its own when it comes back) each time its
+      // peer sends. The mailbox is drained whole, so what an earlier head put there comes first.
+      director.buffer([&](Mailboxes& m) { m.of_peer[static_cast<std::size_t>(me)].drain(mine); });
+      if (!s.deliver(me, mine, tally)) return false;
+      if (s.done(me)) return true;  // nothing more will come for us: hand the role on
     }
     return false;
   };
