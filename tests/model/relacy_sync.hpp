@@ -32,12 +32,18 @@ namespace exitleft::model {
 
 inline rl::memory_order to_rl(std::memory_order mo) {
   switch (mo) {
-    case std::memory_order::relaxed: return rl::mo_relaxed;
-    case std::memory_order::consume: return rl::mo_consume;
-    case std::memory_order::acquire: return rl::mo_acquire;
-    case std::memory_order::release: return rl::mo_release;
-    case std::memory_order::acq_rel: return rl::mo_acq_rel;
-    default: return rl::mo_seq_cst;
+    case std::memory_order::relaxed:
+      return rl::mo_relaxed;
+    case std::memory_order::consume:
+      return rl::mo_consume;
+    case std::memory_order::acquire:
+      return rl::mo_acquire;
+    case std::memory_order::release:
+      return rl::mo_release;
+    case std::memory_order::acq_rel:
+      return rl::mo_acq_rel;
+    default:
+      return rl::mo_seq_cst;
   }
 }
 
@@ -75,8 +81,8 @@ class Atomic {
   }
   bool compare_exchange_strong(T& expected, T desired, std::memory_order success,
                                std::memory_order failure, Loc loc = Loc::current()) {
-    return a_.compare_exchange_strong(expected, desired, to_rl(success), info(loc),
-                                      to_rl(failure), info(loc));
+    return a_.compare_exchange_strong(expected, desired, to_rl(success), info(loc), to_rl(failure),
+                                      info(loc));
   }
   bool compare_exchange_strong(T& expected, T desired, std::memory_order mo = kSeqCst,
                                Loc loc = Loc::current()) {
@@ -155,7 +161,9 @@ class Var {
     if constexpr (std::is_pointer_v<T>) {
       return true;
     } else {
-      return requires(std::ostream& os, const T& v) { os << v; };
+      return requires(std::ostream & os, const T& v) {
+        os << v;
+      };
     }
   }
   static constexpr bool kPrintable = printable();
@@ -190,7 +198,10 @@ struct RelacySync {
   template <class T>
   using Var = model::Var<T>;
 
-  static void pause() { rl::yield(1, RL_INFO); }
+  // A round of CPU pauses changes no shared state: in a model it is one scheduling point, not
+  // one per pause (which made a spin from its first round to the park 414 scheduling points,
+  // most of the models' running time).
+  static void pause(std::uint32_t) { rl::yield(1, RL_INFO); }
   static void yield() { rl::yield(1, RL_INFO); }
   static bool multi_core() { return true; }
   // No clock in a model: time stands still (be_fair never turns true). Deadlines are modelled by
@@ -266,7 +277,9 @@ struct ModelLot {
   ModelThreadData threads[kMaxThreads];
 };
 
-inline ModelLotCore& RelacySync::lot() { return ModelLot::current()->core; }
+inline ModelLotCore& RelacySync::lot() {
+  return ModelLot::current()->core;
+}
 inline ModelThreadData& RelacySync::self() {
   return ModelLot::current()->threads[rl::thread_index()];
 }

@@ -42,11 +42,11 @@ class BasicSpinWait {
     }
     ++rounds_;
     if (rounds_ <= kPauseRounds) {
-      for (std::uint32_t i = 0; i < (1u << rounds_); ++i) Sync::pause();
+      Sync::pause(1u << rounds_);
     } else if constexpr (Tail == SpinTail::Yield) {
       Sync::yield();
     } else {
-      for (std::uint32_t i = 0; i < kBurst; ++i) Sync::pause();
+      Sync::pause(kBurst);
     }
     return true;
   }
@@ -55,7 +55,7 @@ class BasicSpinWait {
   // For short waits on a state that another running thread is about to change.
   void spin_no_yield() noexcept {
     if (rounds_ < kRounds) ++rounds_;
-    for (std::uint32_t i = 0; i < (1u << rounds_); ++i) Sync::pause();
+    Sync::pause(1u << rounds_);
   }
 
   void reset() noexcept { rounds_ = 0; }

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 
 #include "exitleft/detail/cpu_relax.hpp"
@@ -44,7 +45,10 @@ struct StdSync {
     T value_{};
   };
 
-  static void pause() noexcept { cpu_relax(); }
+  // `n` CPU pauses: one spin round (basic_spin_wait.hpp).
+  static void pause(std::uint32_t n) noexcept {
+    for (std::uint32_t i = 0; i < n; ++i) cpu_relax();
+  }
   static void yield() noexcept { std::this_thread::yield(); }
   static bool multi_core() noexcept {
     // A constant-initialised cache, not a function-local static: a fork() while another thread
