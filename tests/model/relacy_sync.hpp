@@ -199,8 +199,8 @@ struct RelacySync {
   using Var = model::Var<T>;
 
   // A round of CPU pauses changes no shared state: in a model it is one scheduling point, not
-  // one per pause (which made a spin from its first round to the park 414 scheduling points,
-  // most of the models' running time).
+  // one per pause (which made a spin from its first round to the park 414 scheduling points:
+  // half of events_model's running time).
   static void pause(std::uint32_t) { rl::yield(1, RL_INFO); }
   static void yield() { rl::yield(1, RL_INFO); }
   static bool multi_core() { return true; }
