@@ -41,6 +41,11 @@ inline bool is_event(WaitKind k) noexcept {
 inline bool is_observed(WaitKind k) noexcept {
   return k == WaitKind::ManualEvent || k == WaitKind::Countdown;
 }
+// The MULTI bit of a semaphore's or a countdown's 64-bit word.
+template <class Sync>
+std::uint64_t word64_multi(WaitKind k) noexcept {
+  return k == WaitKind::Semaphore ? Sem<Sync>::kMulti : Countdown<Sync>::kMulti;
+}
 }  // namespace multi_bits
 
 template <class Sync>
@@ -48,11 +53,10 @@ bool MultiWaitEngine<Sync>::routed(const Target& t) const noexcept {
   using namespace multi_bits;
   // relaxed: MULTI only changes under lock_, which the caller holds; the lock's acquire made the
   // last change visible.
-  if (is_event(t.kind))
+  if (is_event(t.kind)) {
     return event_word<Sync>(t).load(std::memory_order_relaxed) & Event<Sync>::kMulti;
-  const std::uint64_t bit =
-      t.kind == WaitKind::Semaphore ? Sem<Sync>::kMulti : Countdown<Sync>::kMulti;
-  return (word64<Sync>(t).load(std::memory_order_relaxed) & bit) != 0;
+  }
+  return (word64<Sync>(t).load(std::memory_order_relaxed) & word64_multi<Sync>(t.kind)) != 0;
 }
 
 template <class Sync>
@@ -98,8 +102,7 @@ void MultiWaitEngine<Sync>::set_multi(const Target& t, bool on) noexcept {
       w.fetch_and(static_cast<std::uint8_t>(~Event<Sync>::kMulti), std::memory_order_acq_rel);
     }
   } else {
-    const std::uint64_t bit =
-        t.kind == WaitKind::Semaphore ? Sem<Sync>::kMulti : Countdown<Sync>::kMulti;
+    const std::uint64_t bit = word64_multi<Sync>(t.kind);
     if (on) {
       word64<Sync>(t).fetch_or(bit, std::memory_order_acq_rel);
     } else {

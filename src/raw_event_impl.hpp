@@ -54,9 +54,10 @@ bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
   for (;;) {
-    if ((observed & kMulti) && set_multi(true)) return;
-    if (observed & kMulti) {  // MULTI went away before the engine looked: set it lock-free
-      observed = state_.load(std::memory_order_relaxed);
+    if (observed & kMulti) {
+      if (set_multi(true)) return;
+      observed = state_.load(
+          std::memory_order_relaxed);  // MULTI went away before the engine looked: set it lock-free
       continue;
     }
     if (observed & kAvailable) return;  // already set: the event is a boolean, not a counter
@@ -98,9 +99,10 @@ void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::set_all_slow(std::uint8_t observed) noexcept {
   for (;;) {
-    if ((observed & kMulti) && set_multi(false)) return;
-    if (observed & kMulti) {  // MULTI went away before the engine looked: set it lock-free
-      observed = state_.load(std::memory_order_relaxed);
+    if (observed & kMulti) {
+      if (set_multi(false)) return;
+      observed = state_.load(
+          std::memory_order_relaxed);  // MULTI went away before the engine looked: set it lock-free
       continue;
     }
     if ((observed & (kAvailable | kParked)) == kAvailable) return;  // already set, nobody parked

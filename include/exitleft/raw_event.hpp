@@ -76,8 +76,9 @@ class BasicRawEvent {
   void reset() noexcept {
     std::uint8_t s = state_.load(std::memory_order_relaxed);
     while (s & kAvailable) {
-      if ((s & kMulti) && reset_multi()) return;
-      if (s & kMulti) {  // MULTI went away before the engine looked: reset lock-free
+      if (s & kMulti) {
+        if (reset_multi()) return;
+        // MULTI went away before the engine looked: reset lock-free
         s = state_.load(std::memory_order_relaxed);
         continue;
       }
@@ -151,8 +152,9 @@ class BasicRawEvent {
     // pulse is seen. relaxed: the lot's bucket lock orders the rest.
     std::uint8_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
-      if ((s & kMulti) && pulse_multi(one)) return;
-      if (s & kMulti) {  // MULTI went away before the engine looked: pulse lock-free
+      if (s & kMulti) {
+        if (pulse_multi(one)) return;
+        // MULTI went away before the engine looked: pulse lock-free
         s = state_.load(std::memory_order_relaxed);
         continue;
       }
