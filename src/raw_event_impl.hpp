@@ -56,8 +56,8 @@ void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
   for (;;) {
     if (observed & kMulti) {
       if (set_multi(true)) return;
-      observed = state_.load(
-          std::memory_order_relaxed);  // MULTI went away before the engine looked: set it lock-free
+      // MULTI went away before the engine looked: set it lock-free
+      observed = state_.load(std::memory_order_relaxed);
       continue;
     }
     if (observed & kAvailable) return;  // already set: the event is a boolean, not a counter
@@ -101,8 +101,8 @@ void BasicRawEvent<Sync, Spin>::set_all_slow(std::uint8_t observed) noexcept {
   for (;;) {
     if (observed & kMulti) {
       if (set_multi(false)) return;
-      observed = state_.load(
-          std::memory_order_relaxed);  // MULTI went away before the engine looked: set it lock-free
+      // MULTI went away before the engine looked: set it lock-free
+      observed = state_.load(std::memory_order_relaxed);
       continue;
     }
     if ((observed & (kAvailable | kParked)) == kAvailable) return;  // already set, nobody parked
