@@ -71,6 +71,11 @@ class BasicSpinWait {
       if (misses_ >= kMissesToShorten && (++probe_ & 7u) != 0) limit_ = kPauseRounds;
     }
   }
+  // A spin whose yielding tail stops after `yield_rounds` yields (SpinTail::Yield only).
+  explicit BasicSpinWait(std::uint32_t yield_rounds) noexcept
+      : limit_(kPauseRounds + yield_rounds) {
+    static_assert(Tail == SpinTail::Yield, "a shorter tail only makes sense for yielding spins");
+  }
   ~BasicSpinWait() {
     // A wait that spun and ended without a park: spinning pays off for this thread again.
     if constexpr (Tail == SpinTail::Pause) {

@@ -104,6 +104,8 @@ class BasicStageCore {
   void append(Seat& seat) noexcept;
   void unlink(Seat& seat) noexcept;
 
+  static constexpr std::uint32_t kFollowerYields = 2;  // see wait_for_turn()
+
   BasicLotMutex<Sync> lock_;
   typename Sync::template Var<bool> headed_{false};
   typename Sync::template Var<Seat*> first_{nullptr};
