@@ -49,20 +49,66 @@ bool BasicCountdownEvent<Sync, Spin>::decrement_slow() {
   return reached_zero;
 }
 
+// Under the multi-wait engine (MULTI was seen set). Each changes nothing and says so (Retry,
+// false) if the engine found MULTI clear: the caller redoes the operation lock-free. acq_rel on
+// every change: the engine's rule (src/multi_wait_impl.hpp). Exceptions are thrown after the
+// engine's lock is released.
 template <class Sync, bool Spin>
 bool BasicCountdownEvent<Sync, Spin>::decrement_multi() {
-  using Engine = MultiWaitEngine<Sync>;
-  switch (multi_engine<Sync>().countdown_decrement(wait_target())) {
-    case Engine::Decrement::AtZero:
+  enum class Outcome { kRetry, kAtZero, kLowered, kReachedZero } outcome = Outcome::kRetry;
+  {
+    const WaitTarget<Sync> target = wait_target();
+    auto route = multi_engine<Sync>().route(target);
+    if (route) {
+      const std::uint64_t c = state_.load(std::memory_order_relaxed) & kCountMask;
+      if (c == 0) {
+        outcome = Outcome::kAtZero;
+      } else {
+        state_.fetch_sub(1, std::memory_order_acq_rel);
+        outcome = c == 1 ? Outcome::kReachedZero : Outcome::kLowered;
+        if (c == 1) route.dispatch(true);
+      }
+    }
+  }
+  switch (outcome) {
+    case Outcome::kAtZero:
       throw_at_zero();
-    case Engine::Decrement::ReachedZero:
-      return true;
-    case Engine::Decrement::Lowered:
-      break;
-    case Engine::Decrement::Retry:
+    case Outcome::kRetry:
       return decrement();  // MULTI went away before the engine looked: decrement lock-free
+    case Outcome::kReachedZero:
+      return true;
+    case Outcome::kLowered:
+      break;
   }
   return false;
+}
+
+template <class Sync, bool Spin>
+bool BasicCountdownEvent<Sync, Spin>::increment_multi(std::size_t n) {
+  bool overflow = false;
+  {
+    const WaitTarget<Sync> target = wait_target();
+    auto route = multi_engine<Sync>().route(target);
+    if (!route) return false;
+    const std::uint64_t c = state_.load(std::memory_order_relaxed) & kCountMask;
+    overflow = n > kCountMask - c;
+    if (!overflow) state_.fetch_add(n, std::memory_order_acq_rel);
+  }
+  if (overflow) throw_overflow();
+  return true;
+}
+
+template <class Sync, bool Spin>
+bool BasicCountdownEvent<Sync, Spin>::reset_multi(std::uint64_t count) noexcept {
+  const WaitTarget<Sync> target = wait_target();
+  auto route = multi_engine<Sync>().route(target);
+  if (!route) return false;
+  std::uint64_t s = state_.load(std::memory_order_relaxed);
+  while (!state_.compare_exchange_weak(s, (s & ~kCountMask) | count, std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+  }
+  if (count == 0) route.dispatch(true);
+  return true;
 }
 
 template <class Sync, bool Spin>
@@ -85,10 +131,7 @@ void BasicCountdownEvent<Sync, Spin>::reset_to_zero_slow() noexcept {
         }
       },
       kTokenBroadcast);
-  if (redo && multi_engine<Sync>().countdown_reset(wait_target(), 0) !=
-                  MultiWaitEngine<Sync>::Routed::kDone) {
-    reset(0);  // MULTI went away again: reset lock-free
-  }
+  if (redo && !reset_multi(0)) reset(0);  // MULTI went away again: reset lock-free
 }
 
 template <class Sync, bool Spin>

@@ -1,128 +1,26 @@
 // MultiWaitEngine's definitions (design and ordering in include/exitleft/detail/multi_wait.hpp).
 //
-// Memory orders: every change the engine makes to an object's state happens under lock_ and is
-// an acq_rel RMW: release so that what a setter did before it is visible to lock-free readers of
-// the state (is_set, try_wait), acquire so that a consumer sees what the setter published. Woken
-// single waiters are ordered by the lot (its release store / acquire load of their parked word);
-// woken multi-waiters by the release store of their record's state, which they load with
-// acquire.
+// Memory orders: every change to an object's state under lock_ is an acq_rel RMW (the
+// primitive's own, inside a Route, or the object's WaitOps): release so that what a setter did
+// before it is visible to lock-free readers of the state (is_set, try_wait), acquire so that a
+// consumer sees what the setter published. Woken single waiters are ordered by the lot (its
+// release store / acquire load of their parked word); woken multi-waiters by the release store
+// of their record's state, which they load with acquire.
 #pragma once
 
 #include <cstdint>
 
-#include "exitleft/countdown_event.hpp"
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/detail/wake_tokens.hpp"
-#include "exitleft/raw_event.hpp"
-#include "exitleft/semaphore.hpp"
 
 namespace exitleft::detail {
 
-namespace multi_bits {
 template <class Sync>
-using Event = BasicRawEvent<Sync, true>;
-template <class Sync>
-using Sem = BasicSemaphore<Sync, true>;
-template <class Sync>
-using Countdown = BasicCountdownEvent<Sync, true>;
-
-template <class Sync>
-typename Sync::template Atomic<std::uint8_t>& event_word(const WaitTarget<Sync>& t) noexcept {
-  return *static_cast<typename Sync::template Atomic<std::uint8_t>*>(t.state);
-}
-template <class Sync>
-typename Sync::template Atomic<std::uint64_t>& word64(const WaitTarget<Sync>& t) noexcept {
-  return *static_cast<typename Sync::template Atomic<std::uint64_t>*>(t.state);
-}
-inline bool is_event(WaitKind k) noexcept {
-  return k == WaitKind::AutoEvent || k == WaitKind::ManualEvent;
-}
-inline bool is_observed(WaitKind k) noexcept {
-  return k == WaitKind::ManualEvent || k == WaitKind::Countdown;
-}
-// The MULTI bit of a semaphore's or a countdown's 64-bit word.
-template <class Sync>
-std::uint64_t word64_multi(WaitKind k) noexcept {
-  return k == WaitKind::Semaphore ? Sem<Sync>::kMulti : Countdown<Sync>::kMulti;
-}
-}  // namespace multi_bits
-
-template <class Sync>
-bool MultiWaitEngine<Sync>::routed(const Target& t) const noexcept {
-  using namespace multi_bits;
-  // relaxed: MULTI only changes under lock_, which the caller holds; the lock's acquire made the
-  // last change visible.
-  if (is_event(t.kind)) {
-    return event_word<Sync>(t).load(std::memory_order_relaxed) & Event<Sync>::kMulti;
-  }
-  return (word64<Sync>(t).load(std::memory_order_relaxed) & word64_multi<Sync>(t.kind)) != 0;
-}
-
-template <class Sync>
-bool MultiWaitEngine<Sync>::signalled(const Target& t) const noexcept {
-  using namespace multi_bits;
-  // acquire: pairs with the release RMWs that signal (here and in the lock-free fast paths of an
-  // object whose MULTI bit was set just now).
-  switch (t.kind) {
-    case WaitKind::AutoEvent:
-    case WaitKind::ManualEvent:
-      return event_word<Sync>(t).load(std::memory_order_acquire) & Event<Sync>::kAvailable;
-    case WaitKind::Semaphore:
-      return (word64<Sync>(t).load(std::memory_order_acquire) & Sem<Sync>::kCountMask) != 0;
-    case WaitKind::Countdown:
-      return (word64<Sync>(t).load(std::memory_order_acquire) & Countdown<Sync>::kCountMask) == 0;
-  }
-  return false;
-}
-
-template <class Sync>
-void MultiWaitEngine<Sync>::consume(const Target& t) noexcept {
-  using namespace multi_bits;
-  // acq_rel: see the top of this file. Only the value bits change; PARKED and MULTI are kept.
-  if (t.kind == WaitKind::AutoEvent) {
-    event_word<Sync>(t).fetch_and(static_cast<std::uint8_t>(~Event<Sync>::kAvailable),
-                                  std::memory_order_acq_rel);
-  } else if (t.kind == WaitKind::Semaphore) {
-    word64<Sync>(t).fetch_sub(1, std::memory_order_acq_rel);
-  }
-}
-
-template <class Sync>
-void MultiWaitEngine<Sync>::set_multi(const Target& t, bool on) noexcept {
-  using namespace multi_bits;
-  // acq_rel: setting MULTI makes every later lock-free CAS on the object fail (it expects the
-  // bit clear), so all changes go through lock_; the acquire half lets us read the state that
-  // the last lock-free operation left.
-  if (is_event(t.kind)) {
-    auto& w = event_word<Sync>(t);
-    if (on) {
-      w.fetch_or(Event<Sync>::kMulti, std::memory_order_acq_rel);
-    } else {
-      w.fetch_and(static_cast<std::uint8_t>(~Event<Sync>::kMulti), std::memory_order_acq_rel);
-    }
-  } else {
-    const std::uint64_t bit = word64_multi<Sync>(t.kind);
-    if (on) {
-      word64<Sync>(t).fetch_or(bit, std::memory_order_acq_rel);
-    } else {
-      word64<Sync>(t).fetch_and(~bit, std::memory_order_acq_rel);
-    }
-  }
-}
-
-template <class Sync>
-void MultiWaitEngine<Sync>::clear_parked(const Target& t) noexcept {
-  using namespace multi_bits;
-  // relaxed: under the object's bucket lock (inside dispatch's lot callback).
-  if (is_event(t.kind)) {
-    event_word<Sync>(t).fetch_and(static_cast<std::uint8_t>(~Event<Sync>::kParked),
-                                  std::memory_order_relaxed);
-  } else {
-    const std::uint64_t bit =
-        t.kind == WaitKind::Semaphore ? Sem<Sync>::kParked : Countdown<Sync>::kParked;
-    word64<Sync>(t).fetch_and(~bit, std::memory_order_relaxed);
-  }
+MultiWaitEngine<Sync>::Route::Route(MultiWaitEngine& engine, const Target& target) noexcept
+    : engine_(engine), target_(target) {
+  engine_.lock_.lock();
+  routed_ = routed(target_);
 }
 
 template <class Sync>
@@ -158,7 +56,7 @@ void MultiWaitEngine<Sync>::register_record(Record& r) noexcept {
       heads_[b].store(&e);
     }
     tails_[b].store(&e);
-    set_multi(r.targets[i], true);
+    r.targets[i].ops->set_multi(r.targets[i].state, true);
   }
 }
 
@@ -181,7 +79,7 @@ void MultiWaitEngine<Sync>::unregister_record(Record& r) noexcept {
     }
   }
   for (std::size_t i = 0; i < r.count; ++i) {
-    if (!has_entries(r.targets[i].key)) set_multi(r.targets[i], false);
+    if (!has_entries(r.targets[i].key)) r.targets[i].ops->set_multi(r.targets[i].state, false);
   }
 }
 
@@ -206,11 +104,10 @@ bool MultiWaitEngine<Sync>::try_satisfy(Record& r) noexcept {
 }
 
 template <class Sync>
-void MultiWaitEngine<Sync>::serve_entries(const Target& t, std::uint64_t older_than,
+void MultiWaitEngine<Sync>::serve_entries(const Target& t, bool observed, std::uint64_t older_than,
                                           Record*& wake) noexcept {
   // Satisfying a record unregisters all of its entries (it may have several in this list), so
   // the walk restarts after each one; lists are short (one entry per waiting multi-waiter).
-  const bool observed = multi_bits::is_observed(t.kind);
   for (bool progress = true; progress;) {
     progress = false;
     if (!observed && !signalled(t)) return;
@@ -235,14 +132,15 @@ void MultiWaitEngine<Sync>::dispatch(const Target& t, bool observed) noexcept {
       t.key,
       [&](parking_lot::ParkToken seq) {
         // A single waiter (FIFO): first the multi-waiters that registered before it.
-        serve_entries(t, seq, wake);
-        if (!observed && !signalled(t)) return parking_lot::FilterOp::Stop;
-        consume(t);  // its unit / the event's signal is handed over with kTokenHandOff
+        serve_entries(t, observed, seq, wake);
+        if (observed) return parking_lot::FilterOp::Unpark;
+        if (!signalled(t)) return parking_lot::FilterOp::Stop;
+        t.ops->consume(t.state);  // its unit / the event's signal is handed over with kTokenHandOff
         return parking_lot::FilterOp::Unpark;
       },
       [&](parking_lot::UnparkResult r) {
-        serve_entries(t, ~std::uint64_t{0}, wake);
-        if (!r.have_more_threads) clear_parked(t);
+        serve_entries(t, observed, ~std::uint64_t{0}, wake);
+        if (!r.have_more_threads) t.ops->clear_parked(t.state);
         return token;
       });
   release_records(wake);
@@ -318,99 +216,6 @@ std::optional<std::size_t> MultiWaitEngine<Sync>::wait(std::span<const Target> t
 }
 
 template <class Sync>
-auto MultiWaitEngine<Sync>::event_set(const Target& t, bool one) noexcept -> Routed {
-  LotGuard<BasicLotMutex<Sync>> guard(lock_);
-  if (!routed(t)) return Routed::kRetry;
-  // acq_rel: see the top of this file.
-  multi_bits::event_word<Sync>(t).fetch_or(multi_bits::Event<Sync>::kAvailable,
-                                           std::memory_order_acq_rel);
-  // set_one hands its one signal to the first waiter; set_all is observed by all of them.
-  Target as = t;
-  as.kind = one ? WaitKind::AutoEvent : WaitKind::ManualEvent;
-  dispatch(as, !one);
-  return Routed::kDone;
-}
-
-template <class Sync>
-auto MultiWaitEngine<Sync>::event_pulse(const Target& t, bool one) noexcept -> Routed {
-  LotGuard<BasicLotMutex<Sync>> guard(lock_);
-  if (!routed(t)) return Routed::kRetry;
-  auto& w = multi_bits::event_word<Sync>(t);
-  // The event is signalled for exactly the waiters there now, then unset.
-  w.fetch_or(multi_bits::Event<Sync>::kAvailable, std::memory_order_acq_rel);
-  Target as = t;
-  as.kind = one ? WaitKind::AutoEvent : WaitKind::ManualEvent;
-  dispatch(as, !one);
-  w.fetch_and(static_cast<std::uint8_t>(~multi_bits::Event<Sync>::kAvailable),
-              std::memory_order_acq_rel);
-  return Routed::kDone;
-}
-
-template <class Sync>
-auto MultiWaitEngine<Sync>::event_reset(const Target& t) noexcept -> Routed {
-  LotGuard<BasicLotMutex<Sync>> guard(lock_);
-  if (!routed(t)) return Routed::kRetry;
-  multi_bits::event_word<Sync>(t).fetch_and(
-      static_cast<std::uint8_t>(~multi_bits::Event<Sync>::kAvailable), std::memory_order_acq_rel);
-  return Routed::kDone;
-}
-
-template <class Sync>
-auto MultiWaitEngine<Sync>::semaphore_release(const Target& t, std::uint32_t n) noexcept -> Routed {
-  LotGuard<BasicLotMutex<Sync>> guard(lock_);
-  if (!routed(t)) return Routed::kRetry;
-  auto& w = multi_bits::word64<Sync>(t);
-  const std::uint64_t s = w.load(std::memory_order_relaxed);
-  const auto count = static_cast<std::uint32_t>(s & multi_bits::Sem<Sync>::kCountMask);
-  if (n > t.max - count) return Routed::kFull;
-  w.fetch_add(n, std::memory_order_acq_rel);  // acq_rel: see the top of this file
-  dispatch(t, false);
-  return Routed::kDone;
-}
-
-template <class Sync>
-auto MultiWaitEngine<Sync>::countdown_decrement(const Target& t) noexcept -> Decrement {
-  LotGuard<BasicLotMutex<Sync>> guard(lock_);
-  if (!routed(t)) return Decrement::Retry;
-  auto& w = multi_bits::word64<Sync>(t);
-  const std::uint64_t c =
-      w.load(std::memory_order_relaxed) & multi_bits::Countdown<Sync>::kCountMask;
-  if (c == 0) return Decrement::AtZero;
-  w.fetch_sub(1, std::memory_order_acq_rel);  // acq_rel: see the top of this file
-  if (c != 1) return Decrement::Lowered;
-  dispatch(t, true);
-  return Decrement::ReachedZero;
-}
-
-template <class Sync>
-auto MultiWaitEngine<Sync>::countdown_increment(const Target& t, std::uint64_t n) noexcept
-    -> Routed {
-  LotGuard<BasicLotMutex<Sync>> guard(lock_);
-  if (!routed(t)) return Routed::kRetry;
-  auto& w = multi_bits::word64<Sync>(t);
-  const std::uint64_t c =
-      w.load(std::memory_order_relaxed) & multi_bits::Countdown<Sync>::kCountMask;
-  if (n > multi_bits::Countdown<Sync>::kCountMask - c) return Routed::kOverflow;
-  w.fetch_add(n, std::memory_order_acq_rel);
-  return Routed::kDone;
-}
-
-template <class Sync>
-auto MultiWaitEngine<Sync>::countdown_reset(const Target& t, std::uint64_t count) noexcept
-    -> Routed {
-  LotGuard<BasicLotMutex<Sync>> guard(lock_);
-  if (!routed(t)) return Routed::kRetry;
-  auto& w = multi_bits::word64<Sync>(t);
-  constexpr std::uint64_t kMask = multi_bits::Countdown<Sync>::kCountMask;
-  std::uint64_t s = w.load(std::memory_order_relaxed);
-  while (!w.compare_exchange_weak(s, (s & ~kMask) | count, std::memory_order_acq_rel,
-                                  std::memory_order_relaxed)) {
-  }
-  if (count == 0) dispatch(t, true);
-  return Routed::kDone;
-}
-
-template <class Sync>
 auto MultiWaitEngine<Sync>::single_attempt(const Target& t) noexcept -> Attempt {
   LotGuard<BasicLotMutex<Sync>> guard(lock_);
   if (!routed(t)) return {Attempt::kRetry, 0};
@@ -418,15 +223,7 @@ auto MultiWaitEngine<Sync>::single_attempt(const Target& t) noexcept -> Attempt 
     consume(t);
     return {Attempt::kSignalled, 0};
   }
-  using namespace multi_bits;
-  // relaxed: PARKED is checked again by validate under the bucket lock.
-  if (is_event(t.kind)) {
-    event_word<Sync>(t).fetch_or(Event<Sync>::kParked, std::memory_order_relaxed);
-  } else {
-    word64<Sync>(t).fetch_or(
-        t.kind == WaitKind::Semaphore ? Sem<Sync>::kParked : Countdown<Sync>::kParked,
-        std::memory_order_relaxed);
-  }
+  t.ops->mark_parked(t.state);  // validate checks it again under the bucket lock
   const std::uint64_t seq = next_seq_.load();
   next_seq_.store(seq + 1);
   return {Attempt::kPark, seq};
@@ -443,49 +240,9 @@ std::optional<bool> MultiWaitEngine<Sync>::single_try(const Target& t) noexcept 
 
 template <class Sync>
 bool MultiWaitEngine<Sync>::quick_take(const Target& t) noexcept {
-  using namespace multi_bits;
-  switch (t.kind) {
-    case WaitKind::ManualEvent:
-      // acquire: pairs with the release that set it.
-      return event_word<Sync>(t).load(std::memory_order_acquire) & Event<Sync>::kAvailable;
-    case WaitKind::Countdown:
-      return (word64<Sync>(t).load(std::memory_order_acquire) & Countdown<Sync>::kCountMask) == 0;
-    case WaitKind::AutoEvent: {
-      auto& w = event_word<Sync>(t);
-      std::uint8_t s = w.load(std::memory_order_relaxed);
-      while (s & Event<Sync>::kAvailable) {
-        if (s & Event<Sync>::kMulti) {
-          if (const auto taken = single_try(t)) return *taken;
-          s = w.load(std::memory_order_relaxed);  // MULTI went away: take it lock-free
-          continue;
-        }
-        // acquire: pairs with the release that set it.
-        if (w.compare_exchange_weak(s, static_cast<std::uint8_t>(s & ~Event<Sync>::kAvailable),
-                                    std::memory_order_acquire, std::memory_order_relaxed)) {
-          return true;
-        }
-      }
-      return false;
-    }
-    case WaitKind::Semaphore: {
-      auto& w = word64<Sync>(t);
-      std::uint64_t s = w.load(std::memory_order_relaxed);
-      while (s & Sem<Sync>::kCountMask) {
-        if (s & Sem<Sync>::kMulti) {
-          if (const auto taken = single_try(t)) return *taken;
-          s = w.load(std::memory_order_relaxed);  // MULTI went away: take it lock-free
-          continue;
-        }
-        // acquire: pairs with the release that added the unit.
-        if (w.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
-                                    std::memory_order_relaxed)) {
-          return true;
-        }
-      }
-      return false;
-    }
-  }
-  return false;
+  // An observed object is only looked at (acquire, in signalled()); a consuming one is taken by
+  // its own lock-free path, which goes through single_try() while MULTI is set.
+  return t.observed ? signalled(t) : t.ops->try_take(const_cast<void*>(t.key));
 }
 
 template <class Sync>

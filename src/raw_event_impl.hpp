@@ -32,7 +32,7 @@ template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
   while (observed & kAvailable) {
     if (observed & kMulti) {
-      if (const auto taken = multi_engine<Sync>().single_try(wait_target(WaitKind::AutoEvent))) {
+      if (const auto taken = multi_engine<Sync>().single_try(wait_target(false))) {
         return *taken;
       }
       observed = state_.load(std::memory_order_relaxed);  // MULTI went away: take it lock-free
@@ -193,25 +193,38 @@ void BasicRawEvent<Sync, Spin>::clear_parked() noexcept {
 }
 
 // Each returns false, changing nothing, if the engine found MULTI clear (multi_wait.hpp): the
-// caller then redoes the operation on its lock-free path.
+// caller then redoes the operation on its lock-free path. acq_rel on every change: the engine's
+// rule (src/multi_wait_impl.hpp).
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::set_multi(bool one) noexcept {
-  return multi_engine<Sync>().event_set(
-             wait_target(one ? WaitKind::AutoEvent : WaitKind::ManualEvent), one) !=
-         MultiWaitEngine<Sync>::Routed::kRetry;
+  // set_one hands its one signal to the first waiter; set_all is observed by all of them.
+  const WaitTarget<Sync> target = wait_target(!one);
+  auto route = multi_engine<Sync>().route(target);
+  if (!route) return false;
+  state_.fetch_or(kAvailable, std::memory_order_acq_rel);
+  route.dispatch(!one);
+  return true;
 }
 
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::pulse_multi(bool one) noexcept {
-  return multi_engine<Sync>().event_pulse(
-             wait_target(one ? WaitKind::AutoEvent : WaitKind::ManualEvent), one) !=
-         MultiWaitEngine<Sync>::Routed::kRetry;
+  const WaitTarget<Sync> target = wait_target(!one);
+  auto route = multi_engine<Sync>().route(target);
+  if (!route) return false;
+  // The event is signalled for exactly the waiters there now, then unset.
+  state_.fetch_or(kAvailable, std::memory_order_acq_rel);
+  route.dispatch(!one);
+  state_.fetch_and(static_cast<std::uint8_t>(~kAvailable), std::memory_order_acq_rel);
+  return true;
 }
 
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::reset_multi() noexcept {
-  return multi_engine<Sync>().event_reset(wait_target(WaitKind::AutoEvent)) !=
-         MultiWaitEngine<Sync>::Routed::kRetry;
+  const WaitTarget<Sync> target = wait_target(false);
+  auto route = multi_engine<Sync>().route(target);
+  if (!route) return false;
+  state_.fetch_and(static_cast<std::uint8_t>(~kAvailable), std::memory_order_acq_rel);
+  return true;
 }
 
 template <class Sync, bool Spin>
@@ -224,8 +237,7 @@ bool BasicRawEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
     parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
     if (s & kMulti) {
       // A multi-object wait is registered: take the signal, or queue, through the engine.
-      const auto a = multi_engine<Sync>().single_attempt(
-          wait_target(Consume ? WaitKind::AutoEvent : WaitKind::ManualEvent));
+      const auto a = multi_engine<Sync>().single_attempt(wait_target(!Consume));
       if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return true;
       if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {  // MULTI went away: lock-free
         s = state_.load(std::memory_order_acquire);

@@ -67,21 +67,27 @@ bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
   if (redo) return release_multi(n);
   // Units added while a multi-waiter registered: let the engine hand them out. (If it has gone
   // again, kRetry: the units stay in the count for the lock-free paths.)
-  if (saw_multi) multi_engine<Sync>().semaphore_release(wait_target(), 0);
+  if (saw_multi) {
+    const WaitTarget<Sync> target = wait_target();
+    if (auto route = multi_engine<Sync>().route(target)) route.dispatch(false);
+  }
   return released;
 }
 
 template <class Sync, bool Spin>
 bool BasicSemaphore<Sync, Spin>::release_multi(std::uint32_t n) noexcept {
-  using Routed = typename MultiWaitEngine<Sync>::Routed;
-  switch (multi_engine<Sync>().semaphore_release(wait_target(), n)) {
-    case Routed::kDone:
+  {
+    const WaitTarget<Sync> target = wait_target();
+    auto route = multi_engine<Sync>().route(target);
+    if (route) {
+      if (n > max_ - count_of(state_.load(std::memory_order_relaxed))) return false;
+      // acq_rel: the engine's rule (src/multi_wait_impl.hpp).
+      state_.fetch_add(n, std::memory_order_acq_rel);
+      route.dispatch(false);
       return true;
-    case Routed::kFull:
-      return false;
-    default:
-      return release(n);  // MULTI went away before the engine looked: release lock-free
+    }
   }
+  return release(n);  // MULTI went away before the engine looked: release lock-free
 }
 
 template <class Sync, bool Spin>

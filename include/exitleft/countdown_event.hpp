@@ -76,9 +76,7 @@ class BasicCountdownEvent {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
       if (s & kMulti) {
-        const auto r = multi_engine<Sync>().countdown_increment(wait_target(), n);
-        if (r == MultiWaitEngine<Sync>::Routed::kOverflow) throw_overflow();
-        if (r == MultiWaitEngine<Sync>::Routed::kDone) return;
+        if (increment_multi(n)) return;
         s = state_.load(std::memory_order_relaxed);  // MULTI went away: increment lock-free
         continue;
       }
@@ -94,10 +92,7 @@ class BasicCountdownEvent {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
     for (;;) {
       if (s & kMulti) {
-        if (multi_engine<Sync>().countdown_reset(wait_target(), target) ==
-            MultiWaitEngine<Sync>::Routed::kDone) {
-          return;
-        }
+        if (reset_multi(target)) return;
         s = state_.load(std::memory_order_relaxed);  // MULTI went away: reset lock-free
         continue;
       }
@@ -114,9 +109,6 @@ class BasicCountdownEvent {
   std::size_t count() const noexcept {
     return static_cast<std::size_t>(state_.load(std::memory_order_relaxed) & kCountMask);
   }
-
-  /// What a multi-object wait needs to know of this countdown (wait.hpp).
-  WaitTarget<Sync> wait_target() noexcept { return {WaitKind::Countdown, this, &state_, 0}; }
 
   /// Is the count 0 right now? Never blocks.
   bool try_wait() const noexcept {
@@ -151,8 +143,22 @@ class BasicCountdownEvent {
   [[noreturn]] static void throw_overflow() {
     throw std::overflow_error("exitleft::CountdownEvent::increment: the count overflows");
   }
+  // What the multi-wait engine needs (detail/multi_wait.hpp). Waits only observe a countdown.
+  template <class, class>
+  friend struct WaitOpsFor;
+  friend struct WaitAccess;
+  using Word = std::uint64_t;
+  static bool signalled(Word s) noexcept { return (s & kCountMask) == 0; }
+  static Word consumed(Word s) noexcept { return s; }  // never called: nothing consumes
+  bool try_take() noexcept { return try_wait(); }
+  WaitTarget<Sync> wait_target() noexcept {
+    return WaitOpsFor<Sync, BasicCountdownEvent>::target(*this, state_, true);
+  }
+
   bool decrement_slow();
   bool decrement_multi();
+  bool increment_multi(std::size_t n);
+  bool reset_multi(std::uint64_t count) noexcept;
   void reset_to_zero_slow() noexcept;
   bool wait_slow(SteadyTime deadline) noexcept;
   bool should_park() const noexcept;

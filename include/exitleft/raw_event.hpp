@@ -121,10 +121,6 @@ class BasicRawEvent {
            wait_until_time_point(when, [this](SteadyTime d) { return wait_one_slow(d); });
   }
 
-  /// What a multi-object wait needs to know of this event (wait.hpp): `kind` says whether it
-  /// is waited on as an auto-reset (consuming) or a manual-reset (observing) event.
-  WaitTarget<Sync> wait_target(WaitKind kind) noexcept { return {kind, this, &state_, 0}; }
-
   /// A snapshot: is the event set right now?
   bool is_set() const noexcept {
     // acquire: pairs with the release in set_one() / set_all().
@@ -171,6 +167,19 @@ class BasicRawEvent {
     // release: pairs with the acquire in try_wait_one() / consume() / is_set().
     return state_.compare_exchange_strong(expected, kAvailable, std::memory_order_release,
                                           std::memory_order_relaxed);
+  }
+
+  // What the multi-wait engine needs (detail/multi_wait.hpp): `observed` says whether it waits
+  // as on a manual-reset event (observing) or an auto-reset one (consuming).
+  template <class, class>
+  friend struct WaitOpsFor;
+  friend struct WaitAccess;
+  using Word = std::uint8_t;
+  static bool signalled(Word s) noexcept { return (s & kAvailable) != 0; }
+  static Word consumed(Word s) noexcept { return static_cast<Word>(s & ~kAvailable); }
+  bool try_take() noexcept { return try_wait_one(); }
+  WaitTarget<Sync> wait_target(bool observed) noexcept {
+    return WaitOpsFor<Sync, BasicRawEvent>::target(*this, state_, observed);
   }
 
   // The slow paths, defined in src/raw_event_impl.hpp. A steady deadline; kNoDeadline waits

@@ -107,9 +107,6 @@ class BasicSemaphore {
   /// The maximum count.
   std::uint32_t max() const noexcept { return max_; }
 
-  /// What a multi-object wait needs to know of this semaphore (wait.hpp).
-  WaitTarget<Sync> wait_target() noexcept { return {WaitKind::Semaphore, this, &state_, max_}; }
-
  private:
   static std::uint64_t checked(std::uint32_t initial, std::uint32_t max) {
     if (initial > max)
@@ -119,6 +116,18 @@ class BasicSemaphore {
   static std::uint32_t count_of(std::uint64_t s) noexcept {
     return static_cast<std::uint32_t>(s & kCountMask);
   }
+  // What the multi-wait engine needs (detail/multi_wait.hpp).
+  template <class, class>
+  friend struct WaitOpsFor;
+  friend struct WaitAccess;
+  using Word = std::uint64_t;
+  static bool signalled(Word s) noexcept { return count_of(s) != 0; }
+  static Word consumed(Word s) noexcept { return s - 1; }
+  bool try_take() noexcept { return try_acquire(); }
+  WaitTarget<Sync> wait_target() noexcept {
+    return WaitOpsFor<Sync, BasicSemaphore>::target(*this, state_, false);
+  }
+
   bool release_slow(std::uint32_t n) noexcept;
   bool release_multi(std::uint32_t n) noexcept;
   bool acquire_slow(SteadyTime deadline) noexcept;

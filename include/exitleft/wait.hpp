@@ -51,16 +51,16 @@ class WaitableRef {
  public:
   /// An auto-reset event: signalled while set; a wait consumes it.
   WaitableRef(AutoResetEvent& e) noexcept  // NOLINT(google-explicit-constructor)
-      : target_(e.raw().wait_target(detail::WaitKind::AutoEvent)) {}
+      : target_(detail::WaitAccess::target(e.raw(), false)) {}
   /// A manual-reset event: signalled while set; observed.
   WaitableRef(ManualResetEvent& e) noexcept  // NOLINT(google-explicit-constructor)
-      : target_(e.raw().wait_target(detail::WaitKind::ManualEvent)) {}
+      : target_(detail::WaitAccess::target(e.raw(), true)) {}
   /// A semaphore: signalled while its count is above 0; a wait takes one unit.
   WaitableRef(Semaphore& s) noexcept  // NOLINT(google-explicit-constructor)
-      : target_(s.wait_target()) {}
+      : target_(detail::WaitAccess::target(s)) {}
   /// A countdown event: signalled while its count is 0; observed.
   WaitableRef(CountdownEvent& c) noexcept  // NOLINT(google-explicit-constructor)
-      : target_(c.wait_target()) {}
+      : target_(detail::WaitAccess::target(c)) {}
 
   /// What the multi-wait engine needs to know of the object.
   const detail::WaitTarget<detail::StdSync>& target() const noexcept { return target_; }

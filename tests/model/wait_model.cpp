@@ -82,10 +82,11 @@ std::optional<bool> MultiWaitEngine<model::NoRecheckSync>::single_try(const Targ
 // A pre-pass whose CAS does not acquire (semaphores only; the models use nothing else here).
 template <>
 bool MultiWaitEngine<model::RelaxedTakeSync>::quick_take(const Target& t) noexcept {
-  auto& w = multi_bits::word64<model::RelaxedTakeSync>(t);
+  using Sem = BasicSemaphore<model::RelaxedTakeSync, false>;
+  auto& w = *static_cast<model::RelaxedTakeSync::Atomic<std::uint64_t>*>(t.state);
   std::uint64_t s = w.load(std::memory_order::relaxed);
-  while (s & multi_bits::Sem<model::RelaxedTakeSync>::kCountMask) {
-    if (s & multi_bits::Sem<model::RelaxedTakeSync>::kMulti) {
+  while (s & Sem::kCountMask) {
+    if (s & Sem::kMulti) {
       if (const auto taken = single_try(t)) return *taken;
       s = w.load(std::memory_order::relaxed);
       continue;
@@ -135,7 +136,7 @@ using exitleft::detail::BasicRawEvent;
 using exitleft::detail::BasicSemaphore;
 using exitleft::detail::kNoDeadline;
 using exitleft::detail::SteadyTime;
-using exitleft::detail::WaitKind;
+using exitleft::detail::WaitAccess;
 using exitleft::detail::WaitTarget;
 
 constexpr auto kAcquire = std::memory_order::acquire;
@@ -170,8 +171,8 @@ struct WaitAllVsSingle : rl::test_suite<WaitAllVsSingle<Sync, Spin, kSetBoth>, 3
 
   void thread(unsigned index) {
     if (index == 0) {
-      const WaitTarget<Sync> targets[2] = {e1.wait_target(WaitKind::AutoEvent),
-                                           e2.wait_target(WaitKind::AutoEvent)};
+      const WaitTarget<Sync> targets[2] = {WaitAccess::target(e1, false),
+                                           WaitAccess::target(e2, false)};
       const auto r = wait_for(targets, true, kTimed);
       RL_ASSERT(!r || *r == 0);
       all_got = r.has_value();
@@ -202,8 +203,8 @@ struct WaitAllVsSetter : rl::test_suite<WaitAllVsSetter<Spin, kSetBoth>, 2> {
 
   void thread(unsigned index) {
     if (index == 0) {
-      const WaitTarget<RelacySync> targets[2] = {e1.wait_target(WaitKind::AutoEvent),
-                                                 e2.wait_target(WaitKind::AutoEvent)};
+      const WaitTarget<RelacySync> targets[2] = {WaitAccess::target(e1, false),
+                                                 WaitAccess::target(e2, false)};
       all_got = wait_for(targets, true, kTimed).has_value();
     } else {
       e1.set_one();
@@ -231,8 +232,8 @@ struct WaitAllSemaphore : rl::test_suite<WaitAllSemaphore<Spin>, 3> {
 
   void thread(unsigned index) {
     if (index == 0) {
-      const WaitTarget<RelacySync> targets[2] = {sem.wait_target(),
-                                                 ev.wait_target(WaitKind::AutoEvent)};
+      const WaitTarget<RelacySync> targets[2] = {WaitAccess::target(sem),
+                                                 WaitAccess::target(ev, false)};
       all_got = wait_for(targets, true, kTimed).has_value();
     } else if (index == 1) {
       unit_got = sem.try_acquire_for(kTimeout);
@@ -263,8 +264,8 @@ struct WaitAllObserved : rl::test_suite<WaitAllObserved<Spin>, 3> {
 
   void thread(unsigned index) {
     if (index == 0) {
-      const WaitTarget<RelacySync> targets[2] = {m.wait_target(WaitKind::ManualEvent),
-                                                 c.wait_target()};
+      const WaitTarget<RelacySync> targets[2] = {WaitAccess::target(m, true),
+                                                 WaitAccess::target(c)};
       all_got = wait_for(targets, true, kNoDeadline).has_value();
     } else if (index == 1) {
       m.set_all();
@@ -300,8 +301,8 @@ struct WaitAny : rl::test_suite<WaitAny<Spin, kOrder>, 3> {
 
   void thread(unsigned index) {
     if (index == 0) {
-      const WaitTarget<RelacySync> targets[2] = {ev[0].wait_target(WaitKind::AutoEvent),
-                                                 ev[1].wait_target(WaitKind::AutoEvent)};
+      const WaitTarget<RelacySync> targets[2] = {WaitAccess::target(ev[0], false),
+                                                 WaitAccess::target(ev[1], false)};
       const auto r = wait_for(targets, false, kNoDeadline);
       RL_ASSERT(r.has_value());
       index_got = *r;
@@ -334,8 +335,8 @@ struct WaitAnyPair : rl::test_suite<WaitAnyPair<kOrder>, 2> {
 
   void thread(unsigned index) {
     if (index == 0) {
-      const WaitTarget<RelacySync> targets[2] = {ev[0].wait_target(WaitKind::AutoEvent),
-                                                 ev[1].wait_target(WaitKind::AutoEvent)};
+      const WaitTarget<RelacySync> targets[2] = {WaitAccess::target(ev[0], false),
+                                                 WaitAccess::target(ev[1], false)};
       index_got = *wait_for(targets, false, kNoDeadline);
       if (kOrder == SetOrder::LowFirst) RL_ASSERT(index_got == 0);  // the lowest signalled
     } else {
@@ -370,7 +371,7 @@ struct SingleBeforeMulti : rl::test_suite<SingleBeforeMulti<Spin>, 3> {
 
   bool multi_registered() {
     // The MULTI bit is set while thread 1's wait is registered (under the engine lock).
-    auto* word = static_cast<Atomic<std::uint8_t>*>(e1.wait_target(WaitKind::AutoEvent).state);
+    auto* word = static_cast<Atomic<std::uint8_t>*>(WaitAccess::target(e1, false).state);
     return (word->load(kAcquire) & Event::kMulti) != 0;
   }
 
@@ -380,7 +381,7 @@ struct SingleBeforeMulti : rl::test_suite<SingleBeforeMulti<Spin>, 3> {
       single_got = true;
     } else if (index == 1) {
       await([&] { return observer.queued[0].load() > 0; });
-      const WaitTarget<ObservedSync> targets[1] = {e1.wait_target(WaitKind::AutoEvent)};
+      const WaitTarget<ObservedSync> targets[1] = {WaitAccess::target(e1, false)};
       any_got = wait_for(targets, false, kTimed).has_value();
       multi_done.store(1, kRelease);
     } else {
@@ -413,7 +414,7 @@ struct SemaphoreLock : rl::test_suite<SemaphoreLock<Sync>, 3> {
   void thread(unsigned index) {
     for (int round = 0; round < 2; ++round) {
       if (index < 2) {
-        const WaitTarget<Sync> targets[1] = {sem.wait_target()};
+        const WaitTarget<Sync> targets[1] = {WaitAccess::target(sem)};
         RL_ASSERT(wait_for(targets, false, kNoDeadline) == std::optional<std::size_t>(0));
       } else {
         sem.acquire();
@@ -440,7 +441,7 @@ struct EventLock : rl::test_suite<EventLock, 3> {
   void thread(unsigned index) {
     for (int round = 0; round < 2; ++round) {
       if (index < 2) {
-        const WaitTarget<RelacySync> targets[1] = {ev.wait_target(WaitKind::AutoEvent)};
+        const WaitTarget<RelacySync> targets[1] = {WaitAccess::target(ev, false)};
         RL_ASSERT(wait_for(targets, false, kNoDeadline) == std::optional<std::size_t>(0));
       } else {
         ev.wait_one();
@@ -471,12 +472,12 @@ struct CountdownPublishes : rl::test_suite<CountdownPublishes, 3> {
       data.store(42);
       RL_ASSERT(c.decrement());
     } else if (index == 1) {
-      const WaitTarget<RelacySync> targets[1] = {c.wait_target()};
+      const WaitTarget<RelacySync> targets[1] = {WaitAccess::target(c)};
       RL_ASSERT(wait_for(targets, false, kNoDeadline) == std::optional<std::size_t>(0));
       RL_ASSERT(data.load() == 42);
     } else {
-      const WaitTarget<RelacySync> targets[2] = {c.wait_target(),
-                                                 m.wait_target(WaitKind::ManualEvent)};
+      const WaitTarget<RelacySync> targets[2] = {WaitAccess::target(c),
+                                                 WaitAccess::target(m, true)};
       RL_ASSERT(wait_for(targets, true, kNoDeadline).has_value());
       RL_ASSERT(data.load() == 42);
     }

@@ -40,21 +40,88 @@
 
 namespace exitleft::detail {
 
-enum class WaitKind : std::uint8_t {
-  AutoEvent,    // a RawEvent waited on by consuming (AutoResetEvent)
-  ManualEvent,  // a RawEvent waited on by observing (ManualResetEvent)
-  Semaphore,    // signalled while count > 0; consuming takes one unit
-  Countdown,    // signalled while count == 0; observed
+// What the engine needs of one kind of object, provided by the primitive (see WaitOpsFor): a
+// few functions over its state word. The engine never reads a primitive's bits itself, and no
+// primitive header is included here.
+template <class Sync>
+struct WaitOps {
+  // Is MULTI set? relaxed: MULTI only changes under the engine lock, held by the caller.
+  bool (*routed)(const void* word) noexcept;
+  // Is the object signalled? acquire: pairs with the release RMWs that signal it.
+  bool (*signalled)(const void* word) noexcept;
+  // Takes one signal (a unit, the event's set state). acq_rel; the value bits only. Only called
+  // under the engine lock, on a signalled object.
+  void (*consume)(void* word) noexcept;
+  // Sets or clears MULTI. acq_rel: see the design notes above.
+  void (*set_multi)(void* word, bool on) noexcept;
+  // Sets PARKED (relaxed: validate re-checks it under the bucket lock), clears it (relaxed:
+  // only under the object's bucket lock).
+  void (*mark_parked)(void* word) noexcept;
+  void (*clear_parked)(void* word) noexcept;
+  // The object's own lock-free take (try_wait_one, try_acquire) of a consuming wait.
+  bool (*try_take)(void* object) noexcept;
 };
 
-// What the engine needs to know of one object. `key` is the object's address: where its single
-// waiters park. `state` points at its state word (std::uint8_t for events, std::uint64_t else).
+// One object as a multi-object wait sees it. `key` is the object's address (where its single
+// waiters park), `state` its state word; `observed` says how this wait treats its signal: it
+// observes it (manual-reset event, countdown) or consumes it (auto-reset event, semaphore).
 template <class Sync>
 struct WaitTarget {
-  WaitKind kind;
+  const WaitOps<Sync>* ops;
   const void* key;
   void* state;
-  std::uint32_t max;  // Semaphore only
+  bool observed;
+};
+
+// The WaitOps of a primitive `Object`, built from what it declares (privately, with this
+// template its friend): `Word` (its state word's type), `kMulti`, `kParked`, `static bool
+// signalled(Word)`, `static Word consumed(Word)` (the word after taking one signal; unused by
+// observed-only objects) and `bool try_take() noexcept`.
+template <class Sync, class Object>
+struct WaitOpsFor {
+  using Word = typename Object::Word;
+  using Atomic = typename Sync::template Atomic<Word>;
+  static Atomic& at(void* w) noexcept { return *static_cast<Atomic*>(w); }
+  static const Atomic& at(const void* w) noexcept { return *static_cast<const Atomic*>(w); }
+
+  static constexpr WaitOps<Sync> table{
+      [](const void* w) noexcept {
+        return (at(w).load(std::memory_order_relaxed) & Object::kMulti) != 0;
+      },
+      [](const void* w) noexcept {
+        return Object::signalled(at(w).load(std::memory_order_acquire));
+      },
+      [](void* w) noexcept {
+        Word s = at(w).load(std::memory_order_relaxed);
+        while (!at(w).compare_exchange_weak(s, Object::consumed(s), std::memory_order_acq_rel,
+                                            std::memory_order_relaxed)) {
+        }
+      },
+      [](void* w, bool on) noexcept {
+        if (on) {
+          at(w).fetch_or(Object::kMulti, std::memory_order_acq_rel);
+        } else {
+          at(w).fetch_and(static_cast<Word>(~Object::kMulti), std::memory_order_acq_rel);
+        }
+      },
+      [](void* w) noexcept { at(w).fetch_or(Object::kParked, std::memory_order_relaxed); },
+      [](void* w) noexcept {
+        at(w).fetch_and(static_cast<Word>(~Object::kParked), std::memory_order_relaxed);
+      },
+      [](void* object) noexcept { return static_cast<Object*>(object)->try_take(); },
+  };
+
+  static WaitTarget<Sync> target(Object& object, Atomic& word, bool observed) noexcept {
+    return {&table, &object, &word, observed};
+  }
+};
+
+// How wait.hpp (and the tests' models) reach an object's WaitTarget, which is not public API.
+struct WaitAccess {
+  template <class Object, class... Args>
+  static auto target(Object& object, Args... args) noexcept {
+    return object.wait_target(args...);
+  }
 };
 
 inline constexpr std::size_t kMaxWaitObjects = 64;
@@ -76,23 +143,37 @@ class MultiWaitEngine {
   // ---- single-object operations on an object whose MULTI bit was seen set ----
   // The caller saw MULTI set on its lock-free path, but the last multi-waiter may have
   // unregistered (clearing MULTI) before the engine's lock was taken. Then the object's lock-free
-  // paths are live again and the engine must not touch its value bits: each of these calls
-  // checks MULTI under the lock and, when it is clear, changes nothing and returns kRetry (or
-  // nullopt), and the caller redoes its operation on its lock-free path. MULTI is set and cleared
-  // only under the lock, so while the lock is held the answer stays true.
+  // paths are live again and nothing may change its value bits here: each of these calls checks
+  // MULTI under the lock and, when it is clear, changes nothing and says so (Route false,
+  // kRetry, nullopt), and the caller redoes its operation on its lock-free path. MULTI is set
+  // and cleared only under the lock, so while the lock is held the answer stays true.
   //
-  // A signal arrives: set_one / set_all / pulse_one / pulse_all, semaphore release(n),
-  // countdown decrement / increment / reset. `release` and `increment` fail (kFull, kOverflow)
-  // where the operation itself fails and change nothing then.
-  enum class Routed : std::uint8_t { kDone, kRetry, kFull, kOverflow };
-  Routed event_set(const Target& t, bool one) noexcept;
-  Routed event_pulse(const Target& t, bool one) noexcept;
-  Routed event_reset(const Target& t) noexcept;
-  Routed semaphore_release(const Target& t, std::uint32_t n) noexcept;
-  enum class Decrement : std::uint8_t { AtZero, Lowered, ReachedZero, Retry };
-  Decrement countdown_decrement(const Target& t) noexcept;
-  Routed countdown_increment(const Target& t, std::uint64_t n) noexcept;
-  Routed countdown_reset(const Target& t, std::uint64_t count) noexcept;
+  // A change of the object's state (a set, release, decrement, reset) runs inside a Route: it
+  // holds the engine lock from route() to its destruction. The primitive changes its own word
+  // with acq_rel RMWs (release: lock-free readers such as is_set() see what the setter did;
+  // acquire: a consumer sees what the setter published), then calls dispatch() if a signal
+  // arrived.
+  class Route {
+   public:
+    Route(const Route&) = delete;
+    Route& operator=(const Route&) = delete;
+    ~Route() { engine_.lock_.unlock(); }
+    // false: MULTI went away; change nothing, redo the operation lock-free.
+    explicit operator bool() const noexcept { return routed_; }
+    // A signal arrived: serve the object's waiters, single and multi, in one FIFO order.
+    // `observed`: every waiter sees it (set_all, a count reaching zero); otherwise each served
+    // waiter consumes one signal, until none is left.
+    void dispatch(bool observed) noexcept { engine_.dispatch(target_, observed); }
+
+   private:
+    friend class MultiWaitEngine;
+    Route(MultiWaitEngine& engine, const Target& target) noexcept;
+    MultiWaitEngine& engine_;
+    const Target& target_;
+    bool routed_;
+  };
+  Route route(const Target& t) noexcept { return Route(*this, t); }
+
   // A single waiter's attempt: takes (or observes) the signal if it is there (kSignalled);
   // otherwise marks the object PARKED and gives the park token to park with (kPark).
   struct Attempt {
@@ -133,18 +214,20 @@ class MultiWaitEngine {
   static constexpr std::size_t kBuckets = 256;
 
   // All below: called with lock_ held.
-  bool routed(const Target& t) const noexcept;  // is MULTI set? (stable while lock_ is held)
-  bool signalled(const Target& t) const noexcept;
-  void consume(const Target& t) noexcept;
-  void set_multi(const Target& t, bool on) noexcept;
-  void clear_parked(const Target& t) noexcept;
+  static bool routed(const Target& t) noexcept { return t.ops->routed(t.state); }
+  static bool signalled(const Target& t) noexcept { return t.ops->signalled(t.state); }
+  // What a served wait on `t` does with its signal: observed waits leave it.
+  static void consume(const Target& t) noexcept {
+    if (!t.observed) t.ops->consume(t.state);
+  }
   void register_record(Record& r) noexcept;
   void unregister_record(Record& r) noexcept;
   bool has_entries(const void* key) noexcept;
   std::size_t bucket_of(const void* key) const noexcept;
   bool try_satisfy(Record& r) noexcept;  // takes what r waits for if it can, sets r.result
   void dispatch(const Target& t, bool observed) noexcept;
-  void serve_entries(const Target& t, std::uint64_t older_than, Record*& wake) noexcept;
+  void serve_entries(const Target& t, bool observed, std::uint64_t older_than,
+                     Record*& wake) noexcept;
   void release_records(Record* wake) noexcept;
 
   BasicLotMutex<Sync> lock_;
