@@ -30,7 +30,8 @@ namespace {
 
 namespace {
 
-// Copies the targets into `out` after checking the SPEC's rules.
+// Copies the targets into `out` after checking the rules of docs/guarantees.md, "Multi-object
+// waits".
 std::span<const WaitTarget<StdSync>> checked(std::span<const WaitableRef> objects, bool all,
                                              WaitTarget<StdSync> (&out)[kMaxWaitObjects]) {
   if (objects.empty()) throw std::invalid_argument("exitleft::wait: no objects to wait for");

@@ -10,7 +10,6 @@
 //   lock; every change a setter makes while PARKED is set happens under that same lock (inside
 //   an unpark callback) or is an RMW the waiter's validate cannot miss. So a waiter either sees
 //   the set in validate (and does not sleep) or is queued before the setter looks (and is woken).
-//   This is PITFALLS' "check runs under the bucket lock".
 // - Clearing PARKED only ever happens under the bucket lock, by whoever knows that no thread is
 //   queued any more (an unparker that emptied the queue, the last waiter timing out), and only
 //   with fetch_and / CAS on that bit: a concurrent set (AVAILABLE) is never erased (E4).

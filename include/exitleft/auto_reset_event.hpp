@@ -1,7 +1,7 @@
 /// @file
 /// exitleft::AutoResetEvent — a Win32-style auto-reset event in one byte.
 ///
-/// What it guarantees (SPEC E1-E6):
+/// What it guarantees (docs/guarantees.md, E1-E6):
 /// - set() releases exactly one waiter. If threads are waiting, the first one (FIFO) receives the
 ///   signal directly and the event stays unset: a thread that calls wait() or try_wait() after
 ///   set() picked a waiter cannot steal it. With nobody waiting the event stays set until one
@@ -14,6 +14,10 @@
 ///   time_point::max() wait forever; any clock works (non-steady clocks are re-checked).
 /// - Uncontended set() and try_wait() are one atomic operation: no system call, no lock.
 ///   sizeof(AutoResetEvent) == 1. Neither copyable nor movable.
+///
+/// Memory ordering: everything a thread did before set() happens before the return of the wait
+/// (or try_wait()) that takes that signal, on every wait path (timed, wait_any, wait_all). An
+/// AutoResetEvent created set therefore works as a lock. reset() publishes nothing.
 #pragma once
 
 #include <chrono>

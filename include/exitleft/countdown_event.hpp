@@ -10,9 +10,14 @@
 /// - wait() returns once the count is 0; waits observe, they never change the count. The change
 ///   that reaches 0 and the wake-up of the threads waiting at that moment are one step: they
 ///   return true even if the count rises again at once, and a thread that starts waiting after it
-///   rose is not woken by it. Timeouts follow SPEC "Time".
+///   rose is not woken by it. Timeouts follow docs/guarantees.md, "Time".
 /// - No wake-up is lost; uncontended decrement(), increment() and try_wait() are one atomic
 ///   operation (try_wait a load) and make no system call.
+///
+/// Memory ordering: everything done before each decrement() (or reset()) that led to a zero
+/// happens before a wait() or try_wait() that returns true because of that zero: the work of
+/// every decrementer, not only the last one's. increment() and count() publish nothing. The full
+/// contract: docs/guarantees.md, "CountdownEvent".
 #pragma once
 
 #include <chrono>

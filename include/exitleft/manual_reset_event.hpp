@@ -1,7 +1,7 @@
 /// @file
 /// exitleft::ManualResetEvent — a Win32-style manual-reset event in one byte.
 ///
-/// What it guarantees (SPEC E1-E6):
+/// What it guarantees (docs/guarantees.md, E1-E6):
 /// - set() sets the event and wakes every waiter; it stays set, and every wait returns true at
 ///   once, until reset(). Once set() has returned, is_set() is true until someone calls reset().
 /// - No wake-up is lost: a set() that happens after a thread began waiting wakes it.
@@ -14,6 +14,10 @@
 ///   forever; any clock works (non-steady clocks are re-checked).
 /// - Uncontended set() and try_wait() are one atomic operation: no system call, no lock.
 ///   sizeof(ManualResetEvent) == 1. Neither copyable nor movable.
+///
+/// Memory ordering: everything a thread did before set() happens before every wait, try_wait()
+/// or is_set() that returns true because of that set(), and before the return of a wait that
+/// pulse() released. reset() publishes nothing.
 #pragma once
 
 #include <chrono>

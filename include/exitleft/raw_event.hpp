@@ -21,7 +21,8 @@
 /// - An uncontended set_one(), set_all(), try_wait_one() or is_set() is one atomic operation: no
 ///   call into the parking lot, no system call. Waiters spin briefly (SpinWait: bounded, off on a
 ///   single CPU) before they park.
-/// - Timeouts follow SPEC "Time" (detail/deadline.hpp): zero never blocks but consumes a pending
+/// - Timeouts follow docs/guarantees.md, "Time" (detail/deadline.hpp): zero never blocks but
+/// consumes a pending
 ///   signal; duration::max() and time_point::max() mean forever; any clock is accepted.
 ///
 /// Use one family per event: set_one/pulse_one/wait_one (auto-reset) or set_all/pulse_all/

@@ -12,6 +12,11 @@
 ///   time_point::max() wait forever.
 /// - Uncontended release() and try_acquire() are one atomic compare-exchange: no system call.
 /// - A waiter that times out never loses a unit another thread released.
+///
+/// Memory ordering: everything a thread did before release() happens before the return of the
+/// acquire (any form, or a multi-object wait) that takes a unit that release() added; a
+/// Semaphore(1, 1) works as a lock. count() orders nothing. The full contract:
+/// docs/guarantees.md, "Semaphore".
 #pragma once
 
 #include <chrono>

@@ -17,7 +17,8 @@
 ///   one sleeping waiter, which then has to take the signal. A thread that calls wait() or
 ///   try_wait() at that moment may take it first; the woken waiter then waits again. Which
 ///   sleeper is woken is the kernel's choice (not FIFO across processes).
-/// - wait_for / wait_until return true when signalled, false on timeout (SPEC "Time": a zero or
+/// - wait_for / wait_until return true when signalled, false on timeout (docs/guarantees.md,
+/// "Time": a zero or
 ///   negative timeout never blocks but still consumes a pending signal; duration::max() and
 ///   time_point::max() wait forever; any clock works).
 /// - Uncontended set() and try_wait() are one atomic RMW: no system call. set() calls the kernel

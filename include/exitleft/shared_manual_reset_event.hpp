@@ -20,8 +20,8 @@
 /// - pulse() wakes every thread waiting at that moment (their waits return true) and leaves the
 ///   event unset; with nobody waiting it only unsets it. reset() unsets and wakes nobody.
 /// - wait_for / wait_until return true when set, false on timeout; try_wait() == is_set().
-///   SPEC "Time": a zero or negative timeout never blocks; duration::max() and time_point::max()
-///   wait forever; any clock works.
+///   docs/guarantees.md, "Time": a zero or negative timeout never blocks; duration::max() and
+///   time_point::max() wait forever; any clock works.
 /// - Uncontended set() and try_wait() are one atomic operation: no system call. set() calls the
 ///   kernel only while waiters are counted in the word.
 /// - A process that dies while waiting (SIGKILL included) does not break the event for the

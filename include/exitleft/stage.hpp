@@ -26,7 +26,7 @@
 ///   }                                             // Notified: look in the buffer again
 /// @endcode
 ///
-/// What it guarantees (SPEC S1-S8):
+/// What it guarantees (docs/guarantees.md, S1-S8):
 /// - S1 At most one thread runs a head at a time; only the head gets a Director, the only way to
 ///   reach resource(). Everything one head did happens before the next head starts.
 /// - S2 A notify that arrives while the ticket is not inside enter() is kept: the next enter()
@@ -49,8 +49,13 @@
 ///   briefly before they park.
 /// - S8 Destroying a Stage with live tickets or threads inside enter() is a precondition
 ///   violation, caught by an assertion in debug builds.
-/// Timeouts follow SPEC "Time". Ticket, Director and the Stage are neither copyable; a Ticket is
-/// movable (not while its owner is inside enter()).
+/// Timeouts follow docs/guarantees.md, "Time". Ticket, Director and the Stage are neither copyable;
+/// a Ticket is movable (not while its owner is inside enter()).
+///
+/// Memory ordering: everything one head did happens before the next head starts (S1); everything
+/// a thread did before notify(token) happens before the return of the owner's enter() that
+/// reports it as Notified; buffer() calls exclude each other and each sees what the previous one
+/// did.
 #pragma once
 
 #include <atomic>

@@ -14,7 +14,7 @@
 /// - An object that becomes signalled while a multi-object wait sleeps wakes it. Single-object
 ///   waiters and multi-object waiters of one object are served in the order they started
 ///   waiting, so neither starves the other.
-/// - Timeouts follow SPEC "Time"; _for / _until return nullopt / false on timeout.
+/// - Timeouts follow docs/guarantees.md, "Time"; _for / _until return nullopt / false on timeout.
 /// - 1 to 64 objects. An empty list, more than 64 objects, or the same object twice in a
 ///   wait-all throws std::invalid_argument (the same object twice in a wait-any is allowed).
 /// - Objects nobody multi-waits on keep their single-atomic fast paths. While a multi-object wait

@@ -1,4 +1,4 @@
-// Time rules shared by every blocking call (SPEC "Time"):
+// Time rules shared by every blocking call (docs/guarantees.md, "Time"):
 // - deadlines are absolute steady_clock time points, fixed once when the call starts, so a
 //   spurious wake-up never restarts a timeout;
 // - a relative timeout is rounded up to the clock's tick and saturates: duration::max() or any

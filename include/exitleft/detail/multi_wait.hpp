@@ -4,8 +4,7 @@
 // - Every waitable (event, semaphore, countdown) has a MULTI bit in its state word, set while at
 //   least one multi-object wait is registered on it. The fast paths of single-object code
 //   compare-exchange exact values without that bit, so MULTI sends them to their slow paths, and
-//   code that never multi-waits pays nothing (SPEC: "a bit in the state word routes to the slow
-//   path").
+//   code that never multi-waits pays nothing.
 // - Every operation on an object whose MULTI bit is set runs under the engine's lock (a small
 //   lot-based mutex). Under it the state of every object any multi-waiter looks at is stable: a
 //   wait-all checks that all its objects are signalled and consumes all of them in one step, and
