@@ -1,20 +1,13 @@
-// CountdownEvent's slow paths (see raw_event_impl.hpp for the ordering argument, which is the
-// same: PARKED is set by waiters with a relaxed CAS, checked by validate under the bucket lock,
-// and cleared only under that lock or by the RMW that reaches zero).
+// CountdownEvent's slow paths. Ordering: the argument of src/signal_wait.hpp, whose loop wait()
+// uses; the zero is reached (and PARKED cleared with it) by one RMW under the bucket lock.
 #pragma once
 
 #include "exitleft/countdown_event.hpp"
 #include "exitleft/detail/broadcast.hpp"
 #include "exitleft/detail/multi_wait.hpp"
+#include "src/signal_wait.hpp"
 
 namespace exitleft::detail {
-
-template <class Sync, bool Spin>
-bool BasicCountdownEvent<Sync, Spin>::should_park() const noexcept {
-  // relaxed: under the bucket lock.
-  const std::uint64_t s = state_.load(std::memory_order_relaxed);
-  return (s & kCountMask) != 0 && (s & kParked) != 0;
-}
 
 template <class Sync, bool Spin>
 bool BasicCountdownEvent<Sync, Spin>::decrement_slow() {
@@ -135,58 +128,33 @@ void BasicCountdownEvent<Sync, Spin>::reset_to_zero_slow() noexcept {
 }
 
 template <class Sync, bool Spin>
-bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
-  BasicSpinWait<Sync, SpinTail::Pause> spin;  // a signal wait: no sched_yield (basic_spin_wait.hpp)
-  // acquire: pairs with the release in decrement() / reset() / the slow paths above.
-  std::uint64_t s = state_.load(std::memory_order_acquire);
-  for (;;) {
-    parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
-    if (s & kMulti) {
-      // A multi-object wait is registered: observe, or queue, through the engine.
-      const auto a = multi_engine<Sync>().single_attempt(wait_target());
-      if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return true;
-      if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {  // MULTI went away: lock-free
-        s = state_.load(std::memory_order_acquire);
-        continue;
-      }
-      if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-      token = static_cast<parking_lot::ParkToken>(a.token);
-    } else if ((s & kCountMask) == 0) {
-      return true;
-    } else if (deadline != kNoDeadline && deadline <= Sync::now()) {
-      return false;
-    } else if (!(s & kParked)) {
-      if (Spin && spin.spin()) {
-        s = state_.load(std::memory_order_acquire);
-        continue;
-      }
-      // acquire (on failure): the count we look at next may be the 0 we wait for, as the loads
-      // above. Setting PARKED itself needs no order: validate re-checks under the bucket lock.
-      if (!state_.compare_exchange_weak(s, s | kParked, std::memory_order_acquire,
-                                        std::memory_order_acquire)) {
-        continue;
-      }
-    }
-    const parking_lot::ParkResult r = Sync::park(
-        this, [this] { return should_park(); }, [] {},
-        [this](const void*, bool was_last) {
-          // relaxed: under the bucket lock; only PARKED changes, never the count.
-          if (was_last) state_.fetch_and(~kParked, std::memory_order_relaxed);
-        },
-        token, deadline);
-    if (r.kind == parking_lot::ParkResult::Kind::Unparked && r.token == kTokenBroadcast) {
-      // acquire: pairs with the release RMW of every decrement (and reset) before the 0 that
-      // woke us, not only the waker's: the lot's wake-up orders us after the waker alone, whose
-      // RMW read the others' decrements without acquiring them. Every change of state_ is an
-      // RMW, so whatever value this reads continues their release sequences. (The Relacy model
-      // countdown.rounds finds the race without this load.)
-      (void)state_.load(std::memory_order_acquire);
-      return true;
-    }
-    if (r.kind == parking_lot::ParkResult::Kind::TimedOut) return try_wait();
-    spin.reset();
-    s = state_.load(std::memory_order_acquire);
+struct BasicCountdownEvent<Sync, Spin>::Signal {
+  using Word = BasicCountdownEvent::Word;
+  static constexpr Word kParked = BasicCountdownEvent::kParked;
+  static constexpr Word kMulti = BasicCountdownEvent::kMulti;
+
+  BasicCountdownEvent& countdown;
+  typename Sync::template Atomic<Word>& word() noexcept { return countdown.state_; }
+  const void* key() const noexcept { return &countdown; }
+  WaitTarget<Sync> target() noexcept { return countdown.wait_target(); }
+  static bool signalled(Word s) noexcept { return BasicCountdownEvent::signalled(s); }
+  static bool take(Word&) noexcept { return true; }  // waits observe the zero
+  bool granted(parking_lot::ParkToken t) noexcept {
+    if (t != kTokenBroadcast) return false;
+    // acquire: pairs with the release RMW of every decrement (and reset) before the 0 that woke
+    // us, not only the waker's: the lot's wake-up orders us after the waker alone, whose RMW read
+    // the others' decrements without acquiring them. Every change of state_ is an RMW, so
+    // whatever value this reads continues their release sequences. (The Relacy model
+    // countdown.rounds finds the race without this load.)
+    (void)countdown.state_.load(std::memory_order_acquire);
+    return true;
   }
+  bool last_look() noexcept { return countdown.try_wait(); }
+};
+
+template <class Sync, bool Spin>
+bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
+  return signal_wait<Sync, Spin>(Signal{*this}, deadline);
 }
 
 }  // namespace exitleft::detail

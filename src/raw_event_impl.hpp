@@ -1,31 +1,18 @@
 // RawEvent's slow paths. Included by src/events.cpp (explicit instantiation for StdSync) and by
 // the Relacy models (tests/model/), which instantiate them for RelacySync.
 //
-// Ordering argument, once for the whole file:
-// - The signal's payload is published by release RMWs on state_ (set_one, set_all, the CAS
-//   loops below) and received by acquire RMWs/loads (consume, is_set), or, for a hand-off, by
-//   the lot: the unparker's callback runs under the bucket lock and the lot releases the woken
-//   thread with a release store that the thread acquires.
-// - PARKED is set by a waiter with a relaxed CAS and re-checked by `validate` under the bucket
-//   lock; every change a setter makes while PARKED is set happens under that same lock (inside
-//   an unpark callback) or is an RMW the waiter's validate cannot miss. So a waiter either sees
-//   the set in validate (and does not sleep) or is queued before the setter looks (and is woken).
-// - Clearing PARKED only ever happens under the bucket lock, by whoever knows that no thread is
-//   queued any more (an unparker that emptied the queue, the last waiter timing out), and only
-//   with fetch_and / CAS on that bit: a concurrent set (AVAILABLE) is never erased (E4).
+// Ordering: the argument of src/signal_wait.hpp, whose loop the waits use. The setters keep its
+// side of it: signals are published by release RMWs on state_; while PARKED is set a setter
+// changes the state only inside an unpark callback (under the bucket lock); PARKED is cleared
+// only there, with an RMW on that bit alone.
 #pragma once
 
 #include "exitleft/detail/broadcast.hpp"
 #include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/raw_event.hpp"
+#include "src/signal_wait.hpp"
 
 namespace exitleft::detail {
-
-template <class Sync, bool Spin>
-bool BasicRawEvent<Sync, Spin>::should_park() const noexcept {
-  // relaxed: runs under the bucket lock; see the ordering argument above.
-  return (state_.load(std::memory_order_relaxed) & (kAvailable | kParked)) == kParked;
-}
 
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
@@ -228,75 +215,37 @@ bool BasicRawEvent<Sync, Spin>::reset_multi() noexcept {
 
 template <class Sync, bool Spin>
 template <bool Consume>
-bool BasicRawEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
-  BasicSpinWait<Sync, SpinTail::Pause> spin;  // a signal wait: no sched_yield (basic_spin_wait.hpp)
-  // acquire: pairs with the release in set_one() / set_all() (used when !Consume).
-  std::uint8_t s = state_.load(std::memory_order_acquire);
-  for (;;) {
-    parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
-    if (s & kMulti) {
-      // A multi-object wait is registered: take the signal, or queue, through the engine.
-      const auto a = multi_engine<Sync>().single_attempt(wait_target(!Consume));
-      if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return true;
-      if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {  // MULTI went away: lock-free
-        s = state_.load(std::memory_order_acquire);
-        continue;
-      }
-      if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-      token = static_cast<parking_lot::ParkToken>(a.token);
-    } else if (s & kAvailable) {
-      if constexpr (!Consume) return true;
-      if (consume(s)) return true;
-      s = state_.load(std::memory_order_acquire);
-      continue;
-    } else if (deadline != kNoDeadline && deadline <= Sync::now()) {
-      return false;
-    } else if (!(s & kParked)) {
-      // Nobody is parked: spin a little, a set may be moments away. (With waiters parked a set
-      // goes to them first, so spinning would not help.)
-      if (Spin && spin.spin()) {
-        s = state_.load(std::memory_order_acquire);
-        continue;
-      }
-      // acquire (on failure): the state we look at next may be a set to observe, as the loads
-      // above. Setting PARKED itself needs no order: validate re-checks under the bucket lock.
-      if (!state_.compare_exchange_weak(s, static_cast<std::uint8_t>(s | kParked),
-                                        std::memory_order_acquire, std::memory_order_acquire)) {
-        continue;
-      }
-    }
-    // The park token orders this waiter among multi-object waits (multi_wait.hpp).
-    const parking_lot::ParkResult r = Sync::park(
-        this, [this] { return should_park(); }, [] {},
-        [this](const void*, bool was_last) {
-          // Only PARKED is cleared: a set that raced with this timeout stays set (rsevents 0.3.1
-          // stored 0 here and erased it).
-          if (was_last) clear_parked();
-        },
-        token, deadline);
-    if (r.kind == parking_lot::ParkResult::Kind::Unparked &&
-        (r.token == kTokenHandOff || r.token == kTokenBroadcast)) {
-      return true;  // a hand-off is ours already; a broadcast is what wait_all waits for
-    }
-    if (r.kind == parking_lot::ParkResult::Kind::TimedOut) {
-      // One last look: a signal that arrived after the timeout is still taken.
-      s = state_.load(std::memory_order_acquire);
-      if constexpr (Consume) return (s & kAvailable) != 0 && consume(s);
-      return (s & kAvailable) != 0;
-    }
-    spin.reset();
-    s = state_.load(std::memory_order_acquire);
+struct BasicRawEvent<Sync, Spin>::Signal {
+  using Word = BasicRawEvent::Word;
+  static constexpr Word kParked = BasicRawEvent::kParked;
+  static constexpr Word kMulti = BasicRawEvent::kMulti;
+
+  BasicRawEvent& event;
+  typename Sync::template Atomic<Word>& word() noexcept { return event.state_; }
+  const void* key() const noexcept { return &event; }
+  WaitTarget<Sync> target() noexcept { return event.wait_target(!Consume); }
+  static bool signalled(Word s) noexcept { return BasicRawEvent::signalled(s); }
+  bool take(Word& s) noexcept {
+    if constexpr (!Consume) return true;  // wait_all observes
+    // acquire: pairs with the release in set_one() / set_all() / try_set_bits().
+    return event.state_.compare_exchange_weak(s, consumed(s), std::memory_order_acquire,
+                                              std::memory_order_relaxed);
   }
-}
+  // A hand-off is ours already; a broadcast is what wait_all waits for.
+  static bool granted(parking_lot::ParkToken t) noexcept {
+    return t == kTokenHandOff || t == kTokenBroadcast;
+  }
+  bool last_look() noexcept { return Consume ? event.try_wait_one() : event.is_set(); }
+};
 
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::wait_one_slow(SteadyTime deadline) noexcept {
-  return wait_slow<true>(deadline);
+  return signal_wait<Sync, Spin>(Signal<true>{*this}, deadline);
 }
 
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::wait_all_slow(SteadyTime deadline) noexcept {
-  return wait_slow<false>(deadline);
+  return signal_wait<Sync, Spin>(Signal<false>{*this}, deadline);
 }
 
 }  // namespace exitleft::detail

@@ -1,4 +1,4 @@
-// Semaphore's slow paths (see raw_event_impl.hpp for the ordering argument, which is the same).
+// Semaphore's slow paths. Ordering: the argument of src/signal_wait.hpp, whose loop acquire uses.
 //
 // Invariant: while PARKED is set the count is 0. A waiter sets PARKED only when it saw the count
 // at 0; release() never adds units while PARKED is set (it comes here instead), and this slow
@@ -9,15 +9,9 @@
 
 #include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/semaphore.hpp"
+#include "src/signal_wait.hpp"
 
 namespace exitleft::detail {
-
-template <class Sync, bool Spin>
-bool BasicSemaphore<Sync, Spin>::should_park() const noexcept {
-  // relaxed: under the bucket lock.
-  const std::uint64_t s = state_.load(std::memory_order_relaxed);
-  return count_of(s) == 0 && (s & kParked) != 0;
-}
 
 template <class Sync, bool Spin>
 bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
@@ -91,55 +85,29 @@ bool BasicSemaphore<Sync, Spin>::release_multi(std::uint32_t n) noexcept {
 }
 
 template <class Sync, bool Spin>
-bool BasicSemaphore<Sync, Spin>::acquire_slow(SteadyTime deadline) noexcept {
-  BasicSpinWait<Sync, SpinTail::Pause> spin;  // a signal wait: no sched_yield (basic_spin_wait.hpp)
-  std::uint64_t s = state_.load(std::memory_order_relaxed);
-  for (;;) {
-    parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
-    if (s & kMulti) {
-      // A multi-object wait is registered: take a unit, or queue, through the engine.
-      const auto a = multi_engine<Sync>().single_attempt(wait_target());
-      if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return true;
-      if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {  // MULTI went away: lock-free
-        s = state_.load(std::memory_order_relaxed);
-        continue;
-      }
-      if (deadline != kNoDeadline && deadline <= Sync::now()) return false;
-      token = static_cast<parking_lot::ParkToken>(a.token);
-    } else if (count_of(s) != 0) {
-      // acquire: pairs with the release in release() / release_slow().
-      if (state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-        return true;
-      }
-      continue;
-    } else if (deadline != kNoDeadline && deadline <= Sync::now()) {
-      return false;
-    } else if (!(s & kParked)) {
-      if (Spin && spin.spin()) {
-        s = state_.load(std::memory_order_relaxed);
-        continue;
-      }
-      // relaxed: validate re-checks under the bucket lock.
-      if (!state_.compare_exchange_weak(s, s | kParked, std::memory_order_relaxed,
-                                        std::memory_order_relaxed)) {
-        continue;
-      }
-    }
-    const parking_lot::ParkResult r = Sync::park(
-        this, [this] { return should_park(); }, [] {},
-        [this](const void*, bool was_last) {
-          // relaxed: under the bucket lock; only PARKED changes, never the count.
-          if (was_last) state_.fetch_and(~kParked, std::memory_order_relaxed);
-        },
-        token, deadline);
-    if (r.kind == parking_lot::ParkResult::Kind::Unparked && r.token == kTokenHandOff) {
-      return true;  // the releaser handed us a unit; it never touched the count
-    }
-    if (r.kind == parking_lot::ParkResult::Kind::TimedOut) return try_acquire();
-    spin.reset();
-    s = state_.load(std::memory_order_relaxed);
+struct BasicSemaphore<Sync, Spin>::Signal {
+  using Word = BasicSemaphore::Word;
+  static constexpr Word kParked = BasicSemaphore::kParked;
+  static constexpr Word kMulti = BasicSemaphore::kMulti;
+
+  BasicSemaphore& semaphore;
+  typename Sync::template Atomic<Word>& word() noexcept { return semaphore.state_; }
+  const void* key() const noexcept { return &semaphore; }
+  WaitTarget<Sync> target() noexcept { return semaphore.wait_target(); }
+  static bool signalled(Word s) noexcept { return BasicSemaphore::signalled(s); }
+  bool take(Word& s) noexcept {
+    // acquire: pairs with the release in release() / release_slow().
+    return semaphore.state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
+                                                  std::memory_order_relaxed);
   }
+  // The releaser handed us a unit; it never touched the count.
+  static bool granted(parking_lot::ParkToken t) noexcept { return t == kTokenHandOff; }
+  bool last_look() noexcept { return semaphore.try_acquire(); }
+};
+
+template <class Sync, bool Spin>
+bool BasicSemaphore<Sync, Spin>::acquire_slow(SteadyTime deadline) noexcept {
+  return signal_wait<Sync, Spin>(Signal{*this}, deadline);
 }
 
 }  // namespace exitleft::detail

@@ -166,7 +166,7 @@ class BasicCountdownEvent {
   bool reset_multi(std::uint64_t count) noexcept;
   void reset_to_zero_slow() noexcept;
   bool wait_slow(SteadyTime deadline) noexcept;
-  bool should_park() const noexcept;
+  struct Signal;  // what the park loop needs (src/signal_wait.hpp)
 
   typename Sync::template Atomic<std::uint64_t> state_;
 };

@@ -200,8 +200,7 @@ class BasicRawEvent {
   bool reset_multi() noexcept;
   bool consume(std::uint8_t observed) noexcept;
   template <bool Consume>
-  bool wait_slow(SteadyTime deadline) noexcept;  // wait_one (Consume) or wait_all
-  bool should_park() const noexcept;
+  struct Signal;  // what the park loop needs (src/signal_wait.hpp): wait_one (Consume) or wait_all
 
   typename Sync::template Atomic<std::uint8_t> state_;
 };

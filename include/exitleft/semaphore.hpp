@@ -136,7 +136,7 @@ class BasicSemaphore {
   bool release_slow(std::uint32_t n) noexcept;
   bool release_multi(std::uint32_t n) noexcept;
   bool acquire_slow(SteadyTime deadline) noexcept;
-  bool should_park() const noexcept;
+  struct Signal;  // what the park loop needs (src/signal_wait.hpp)
 
   typename Sync::template Atomic<std::uint64_t> state_;
   const std::uint32_t max_;

@@ -1,0 +1,106 @@
+// The one park loop of every signal wait: RawEvent's wait_one / wait_all, Semaphore's acquire and
+// CountdownEvent's wait. Each primitive describes its state word with a small Signal type (see
+// below) and calls signal_wait(); the loop, and the argument why it loses no wake-up, are here
+// once.
+//
+// A Signal provides:
+//   Word, kParked, kMulti       its state word's type and two flags: PARKED (a thread may be
+//                               parked on key()) and MULTI (a multi-object wait is registered)
+//   word(), key(), target()     the state word, the address waiters park on (the object), and the
+//                               object as the multi-wait engine sees it
+//   signalled(Word)             does this state let the wait return?
+//   take(Word& s)               one attempt to take what `s` shows signalled: a consuming wait
+//                               compare-exchanges the signal away (acquire), false with `s`
+//                               reloaded if that lost a race; an observing wait returns true
+//   granted(ParkToken)          did the wake-up bring the signal (a hand-off or a broadcast)?
+//   last_look()                 after a timeout: the primitive's own try (a signal that came as
+//                               the deadline passed is still taken)
+//
+// Ordering, once for every signal wait:
+// - The signal's payload is published by release RMWs on the state word and received by the
+//   acquire loads and compare-exchanges here, or, for a wake-up that brings the signal, by the
+//   lot: the unparker's callback runs under the bucket lock and the lot releases the woken thread
+//   with a release store that the thread acquires.
+// - PARKED is set by a waiter with a compare-exchange whose order does not matter (acquire on
+//   failure only because the state it reads next may be the signal) and re-checked by `validate`
+//   under the bucket lock. Every change a signaller makes while PARKED is set happens under that
+//   same lock (inside an unpark callback) or is an RMW that validate cannot miss. So a waiter
+//   either sees the signal in validate (and does not sleep) or is queued before the signaller
+//   looks (and is woken): no lost wake-up (E1).
+// - PARKED is only cleared under the bucket lock, by whoever knows no thread is queued any more
+//   (an unparker that emptied the queue, the last waiter timing out), and only with an RMW on that
+//   bit: a concurrent signal is never erased (E4).
+// - While MULTI is set every change goes through the multi-wait engine (detail/multi_wait.hpp);
+//   the wait asks the engine to take the signal or to hand out a park token that orders it among
+//   multi-object waiters.
+#pragma once
+
+#include "exitleft/detail/basic_spin_wait.hpp"
+#include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/multi_wait.hpp"
+#include "exitleft/parking_lot.hpp"
+
+namespace exitleft::detail {
+
+template <class Sync, bool Spin, class Signal>
+bool signal_wait(Signal signal, SteadyTime deadline) noexcept {
+  using Word = typename Signal::Word;
+  // Pause-only spins: a signal wait never calls sched_yield (basic_spin_wait.hpp says why).
+  BasicSpinWait<Sync, SpinTail::Pause> spin;
+  auto& word = signal.word();
+  const auto passed = [deadline] { return deadline != kNoDeadline && deadline <= Sync::now(); };
+  // acquire: pairs with the release RMWs that signal (see the ordering above).
+  Word s = word.load(std::memory_order_acquire);
+  for (;;) {
+    parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
+    if (s & Signal::kMulti) {
+      // A multi-object wait is registered: take the signal, or queue, through the engine.
+      const auto a = multi_engine<Sync>().single_attempt(signal.target());
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return true;
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {  // MULTI went away: lock-free
+        s = word.load(std::memory_order_acquire);
+        continue;
+      }
+      if (passed()) return false;
+      token = static_cast<parking_lot::ParkToken>(a.token);
+    } else if (Signal::signalled(s)) {
+      if (signal.take(s)) return true;
+      continue;  // lost a race: `s` is the state that won
+    } else if (passed()) {
+      return false;
+    } else if (!(s & Signal::kParked)) {
+      // Nobody is parked: spin a little, a signal may be moments away. (With waiters parked a
+      // signal goes to them first, so spinning would not help.)
+      if (Spin && spin.spin()) {
+        s = word.load(std::memory_order_acquire);
+        continue;
+      }
+      // acquire (on failure): the state we look at next may be the signal, as the loads above.
+      if (!word.compare_exchange_weak(s, static_cast<Word>(s | Signal::kParked),
+                                      std::memory_order_acquire, std::memory_order_acquire)) {
+        continue;
+      }
+    }
+    const parking_lot::ParkResult r = Sync::park(
+        signal.key(),
+        [&word] {
+          // relaxed: under the bucket lock (see the ordering above).
+          const Word now = word.load(std::memory_order_relaxed);
+          return !Signal::signalled(now) && (now & Signal::kParked) != 0;
+        },
+        [] {},
+        [&word](const void*, bool was_last) {
+          // relaxed: under the bucket lock. Only PARKED is cleared: a signal that raced with this
+          // timeout stays (rsevents 0.3.1 stored 0 here and erased it).
+          if (was_last)
+            word.fetch_and(static_cast<Word>(~Signal::kParked), std::memory_order_relaxed);
+        },
+        token, deadline);
+    if (r.kind == parking_lot::ParkResult::Kind::Unparked && signal.granted(r.token)) return true;
+    if (r.kind == parking_lot::ParkResult::Kind::TimedOut) return signal.last_look();
+    spin.reset();
+    s = word.load(std::memory_order_acquire);
+  }
+}
+
+}  // namespace exitleft::detail
