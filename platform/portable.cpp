@@ -13,6 +13,7 @@
 #include <mutex>
 #include <new>
 
+#include "exitleft/detail/key_hash.hpp"
 #include "platform/wait_on_address.hpp"
 
 namespace exitleft::platform {
@@ -49,9 +50,8 @@ Bucket* buckets() noexcept {
 [[maybe_unused]] Bucket* const eager_buckets = buckets();
 
 Bucket& bucket_for(const Word* word) noexcept {
-  // Fibonacci hashing of the address; the low bits of an aligned address carry no information.
-  const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(word));
-  return buckets()[(a * 0x9E3779B97F4A7C15ull) >> 56];
+  static_assert(kBuckets == 256);
+  return buckets()[exitleft::detail::key_hash(word, 8)];
 }
 
 }  // namespace
@@ -68,7 +68,9 @@ bool Portable::wait(const Word& word, std::uint32_t expected, Deadline deadline)
   return b.cv.wait_until(lock, deadline) == std::cv_status::no_timeout || Clock::now() < deadline;
 }
 
-void Portable::wake_one(const Word* word) noexcept { wake_all(word); }
+void Portable::wake_one(const Word* word) noexcept {
+  wake_all(word);
+}
 
 void Portable::wake_all(const Word* word) noexcept {
   Bucket& b = bucket_for(word);
@@ -102,9 +104,13 @@ bool Portable::wait_shared(const Word& word, std::uint32_t expected, Deadline de
   }
 }
 
-void Portable::wake_one_shared(const Word* word) noexcept { wake_all(word); }
+void Portable::wake_one_shared(const Word* word) noexcept {
+  wake_all(word);
+}
 
-void Portable::wake_all_shared(const Word* word) noexcept { wake_all(word); }
+void Portable::wake_all_shared(const Word* word) noexcept {
+  wake_all(word);
+}
 
 void Portable::reset_after_fork() noexcept {
   // The parent's other threads do not exist in the child; whatever they held is abandoned.

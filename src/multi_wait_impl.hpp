@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "exitleft/detail/basic_spin_wait.hpp"
+#include "exitleft/detail/key_hash.hpp"
 #include "exitleft/detail/multi_wait.hpp"
 #include "exitleft/detail/wake_tokens.hpp"
 
@@ -25,8 +26,8 @@ MultiWaitEngine<Sync>::Route::Route(MultiWaitEngine& engine, const Target& targe
 
 template <class Sync>
 std::size_t MultiWaitEngine<Sync>::bucket_of(const void* key) const noexcept {
-  const auto a = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key));
-  return static_cast<std::size_t>((a * 0x9E3779B97F4A7C15ull) >> 56);  // kBuckets == 256
+  static_assert(kBuckets == 256);
+  return key_hash(key, 8);
 }
 
 template <class Sync>

@@ -39,6 +39,7 @@
 #include <utility>
 
 #include "exitleft/detail/basic_spin_wait.hpp"
+#include "exitleft/detail/key_hash.hpp"
 #include "exitleft/parking_lot.hpp"
 
 namespace exitleft::parking_lot::detail {
@@ -49,9 +50,9 @@ inline constexpr Deadline kForever = Deadline::max();
 // (Fibonacci hashing: the low bits of an address carry little information).
 inline constexpr std::size_t kGroupWords = 256;
 inline constexpr std::size_t group_index(std::uintptr_t key) noexcept {
-  return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ull) >> 56);
+  return exitleft::detail::key_hash(static_cast<std::uint64_t>(key), 8);
 }
-static_assert(kGroupWords == std::size_t{1} << (64 - 56));
+static_assert(kGroupWords == std::size_t{1} << 8);
 
 // A three-state mutex on one 32-bit word (0 unlocked, 1 locked, 2 locked with sleepers),
 // waiting through the sync policy's wait-on-address. Guards one bucket.
@@ -226,10 +227,7 @@ struct HashTable {
 
   Slot& bucket_for(std::uintptr_t key) noexcept { return buckets[index_of(key)]; }
   std::size_t index_of(std::uintptr_t key) const noexcept {
-    // Fibonacci hashing: the top `bits` bits of key * 2^64/phi.
-    if (bits == 0) return 0;
-    return static_cast<std::size_t>((static_cast<std::uint64_t>(key) * 0x9E3779B97F4A7C15ull) >>
-                                    (64 - bits));
+    return exitleft::detail::key_hash(static_cast<std::uint64_t>(key), bits);
   }
 
   static unsigned log2(std::size_t n) noexcept {

@@ -73,6 +73,7 @@
 #include <vector>
 
 #include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/key_hash.hpp"
 #include "exitleft/detail/lot_mutex.hpp"
 #include "exitleft/detail/stage_core.hpp"
 
@@ -339,9 +340,9 @@ class Stage {
   static constexpr std::size_t kShards = 16;
 
   Shard& shard_for(std::size_t h) noexcept {
-    // The top bits pick the shard (after mixing), the low bits the bucket.
-    const auto mixed = static_cast<std::uint64_t>(h) * 0x9E3779B97F4A7C15ull;
-    return shards_[mixed >> 60];
+    // The mixed top bits pick the shard, the low bits the bucket.
+    static_assert(kShards == 16);
+    return shards_[detail::key_hash(static_cast<std::uint64_t>(h), 4)];
   }
   static Seat* find(Shard& shard, const Token& token, std::size_t h) {
     for (Seat* s = shard.buckets[h & (shard.buckets.size() - 1)]; s != nullptr; s = s->chain) {
