@@ -130,7 +130,7 @@ inline void wake_all(const Word* word) noexcept {
 }
 
 // Waiting on two words at once, where the selected backend can (Linux: futex_waitv). The
-// parking lot uses it to wake many parked threads with one system call (src/parking_lot_core.hpp,
+// parking lot uses it to wake many parked threads with one system call (src/lot/lot.hpp,
 // "group wake-ups"). Elsewhere has_wait_either() is false and wait_either() must not be called.
 #if defined(EXITLEFT_BACKEND_LINUX)
 inline bool has_wait_either() noexcept {

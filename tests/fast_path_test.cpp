@@ -7,11 +7,11 @@
 #include <utility>
 
 #include "exitleft/detail/std_sync.hpp"
-#include "src/countdown_event_impl.hpp"
-#include "src/lot_mutex_impl.hpp"
-#include "src/multi_wait_impl.hpp"
-#include "src/raw_event_impl.hpp"
-#include "src/semaphore_impl.hpp"
+#include "src/primitives/countdown_event_impl.hpp"
+#include "src/lot/lot_mutex_impl.hpp"
+#include "src/multi_wait/engine_impl.hpp"
+#include "src/primitives/raw_event_impl.hpp"
+#include "src/primitives/semaphore_impl.hpp"
 
 namespace {
 

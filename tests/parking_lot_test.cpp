@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "src/parking_lot_core.hpp"
+#include "src/lot/lot.hpp"
 #include "tests/support/alloc_counter.hpp"
 #include "tests/support/wait_until.hpp"
 
@@ -197,7 +197,7 @@ TEST(ParkingLot, UnparkAllWakesEveryThreadOnTheKeyOnly) {
   EXPECT_EQ(pl::unpark_all(&other_key, 0), 1u);
 }
 
-// Group wake-ups (src/parking_lot_core.hpp): an unpark that releases several threads wakes the
+// Group wake-ups (src/lot/lot.hpp): an unpark that releases several threads wakes the
 // group word of their key with one system call, which also wakes every thread parked on another
 // key of the same group. Those must see that they were not released and sleep on.
 TEST(ParkingLot, AGroupWakeUpReleasesOnlyTheThreadsOfItsKey) {

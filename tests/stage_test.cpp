@@ -20,8 +20,8 @@
 
 #include "exitleft/detail/std_sync.hpp"
 #include "exitleft/manual_reset_event.hpp"
-#include "src/lot_mutex_impl.hpp"
-#include "src/stage_core_impl.hpp"
+#include "src/lot/lot_mutex_impl.hpp"
+#include "src/stage/stage_core_impl.hpp"
 #include "tests/support/alloc_counter.hpp"
 #include "tests/support/lot_probe.hpp"
 #include "tests/support/threads.hpp"

@@ -27,9 +27,9 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
-#include "exitleft/detail/multi_wait.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/detail/std_sync.hpp"
-#include "exitleft/detail/wake_tokens.hpp"
+#include "exitleft/detail/lot/wake_tokens.hpp"
 #include "exitleft/export.hpp"
 
 namespace exitleft {
@@ -38,7 +38,7 @@ namespace detail {
 /// The state machine of CountdownEvent, written against a sync policy (the members are
 /// CountdownEvent's API).
 //
-// Written against a sync policy (std_sync.hpp); slow paths in src/countdown_event_impl.hpp.
+// Written against a sync policy (std_sync.hpp); slow paths in src/primitives/countdown_event_impl.hpp.
 // The state word holds the count (low 62 bits), a MULTI flag (bit 62: a multi-object wait is
 // registered, multi_wait.hpp) and a PARKED flag (bit 63).
 template <class Sync, bool Spin = true>
@@ -166,7 +166,7 @@ class BasicCountdownEvent {
   bool reset_multi(std::uint64_t count) noexcept;
   void reset_to_zero_slow() noexcept;
   bool wait_slow(SteadyTime deadline) noexcept;
-  struct Signal;  // what the park loop needs (src/signal_wait.hpp)
+  struct Signal;  // what the park loop needs (src/primitives/signal_wait.hpp)
 
   typename Sync::template Atomic<std::uint64_t> state_;
 };

@@ -26,9 +26,9 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
-#include "exitleft/detail/multi_wait.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/detail/std_sync.hpp"
-#include "exitleft/detail/wake_tokens.hpp"
+#include "exitleft/detail/lot/wake_tokens.hpp"
 #include "exitleft/export.hpp"
 
 namespace exitleft {
@@ -38,7 +38,7 @@ namespace detail {
 /// Semaphore's API).
 //
 // Written against a sync policy (std_sync.hpp) so that tests/model/ checks the same code; slow
-// paths in src/semaphore_impl.hpp. The state word holds the count (low 32 bits), a PARKED flag
+// paths in src/primitives/semaphore_impl.hpp. The state word holds the count (low 32 bits), a PARKED flag
 // (bit 32; while it is set the count is 0 and every release goes through the lot) and a MULTI
 // flag (bit 33: a multi-object wait is registered, multi_wait.hpp).
 template <class Sync, bool Spin = true>
@@ -136,7 +136,7 @@ class BasicSemaphore {
   bool release_slow(std::uint32_t n) noexcept;
   bool release_multi(std::uint32_t n) noexcept;
   bool acquire_slow(SteadyTime deadline) noexcept;
-  struct Signal;  // what the park loop needs (src/signal_wait.hpp)
+  struct Signal;  // what the park loop needs (src/primitives/signal_wait.hpp)
 
   typename Sync::template Atomic<std::uint64_t> state_;
   const std::uint32_t max_;

@@ -127,7 +127,7 @@ class SharedAutoResetEvent {
   }
 
  private:
-  // Out of line, in src/shared_event.cpp: the waiting loop and the wake-up system call.
+  // Out of line, in src/primitives/shared_event.cpp: the waiting loop and the wake-up system call.
   EXITLEFT_EXPORT bool wait_slow(detail::SteadyTime deadline) noexcept;
   EXITLEFT_EXPORT void wake_slow() noexcept;
 

@@ -132,7 +132,7 @@ class SharedManualResetEvent {
     return word_.load(std::memory_order_acquire);
   }
 
-  // Out of line, in src/shared_event.cpp: the waiting loop and the wake-up system call.
+  // Out of line, in src/primitives/shared_event.cpp: the waiting loop and the wake-up system call.
   // `first` is the word as the wait first saw it: a set or pulse after it releases the wait.
   EXITLEFT_EXPORT bool wait_slow(std::uint32_t first, detail::SteadyTime deadline) noexcept;
   EXITLEFT_EXPORT void wake_slow() noexcept;

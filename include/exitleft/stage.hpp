@@ -74,8 +74,8 @@
 
 #include "exitleft/detail/deadline.hpp"
 #include "exitleft/detail/key_hash.hpp"
-#include "exitleft/detail/lot_mutex.hpp"
-#include "exitleft/detail/stage_core.hpp"
+#include "exitleft/detail/lot/lot_mutex.hpp"
+#include "exitleft/detail/stage/stage_core.hpp"
 
 namespace exitleft {
 

@@ -38,7 +38,7 @@
 #include "exitleft/auto_reset_event.hpp"
 #include "exitleft/countdown_event.hpp"
 #include "exitleft/detail/deadline.hpp"
-#include "exitleft/detail/multi_wait.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/export.hpp"
 #include "exitleft/manual_reset_event.hpp"
 #include "exitleft/semaphore.hpp"

@@ -1,5 +1,5 @@
-// Relacy models of the single-object primitives: RawEvent (src/raw_event_impl.hpp), Semaphore
-// (src/semaphore_impl.hpp) and CountdownEvent (src/countdown_event_impl.hpp), instantiated on
+// Relacy models of the single-object primitives: RawEvent (src/primitives/raw_event_impl.hpp), Semaphore
+// (src/primitives/semaphore_impl.hpp) and CountdownEvent (src/primitives/countdown_event_impl.hpp), instantiated on
 // RelacySync (or ObservedSync, which also reports who the lot queued and woke), each reaching the
 // lot of the running model. Waits with a deadline are timed futex waits that Relacy may time out
 // at any point; untimed waiters that never wake are reported as deadlocks.
@@ -28,11 +28,11 @@
 //   parked, without waking them: DEADLOCK.
 // The same copies without their bug pass the same models (events.copy.*, sem.copy.*).
 
-#include "src/countdown_event_impl.hpp"
-#include "src/lot_mutex_impl.hpp"
-#include "src/multi_wait_impl.hpp"
-#include "src/raw_event_impl.hpp"
-#include "src/semaphore_impl.hpp"
+#include "src/primitives/countdown_event_impl.hpp"
+#include "src/lot/lot_mutex_impl.hpp"
+#include "src/multi_wait/engine_impl.hpp"
+#include "src/primitives/raw_event_impl.hpp"
+#include "src/primitives/semaphore_impl.hpp"
 #include "tests/model/model_main.hpp"
 
 namespace exitleft::model {

@@ -1,4 +1,4 @@
-// Relacy models of the parking lot's core (src/parking_lot_core.hpp), run on ModelLot and
+// Relacy models of the parking lot's core (src/lot/lot.hpp), run on ModelLot and
 // RelacySync (tests/model/relacy_sync.hpp): Relacy explores the interleavings of 2 to 4
 // simulated threads, the values relaxed loads may read, when a timed park times out and where
 // spurious wake-ups happen, and reports data races on the lot's plain variables, deadlocks

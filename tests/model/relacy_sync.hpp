@@ -17,9 +17,9 @@
 #include <type_traits>
 
 #include "exitleft/detail/basic_spin_wait.hpp"
-#include "exitleft/detail/multi_wait.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/parking_lot.hpp"
-#include "src/parking_lot_core.hpp"
+#include "src/lot/lot.hpp"
 
 // Everything the models instantiate must be included above this line.
 #include <relacy/relacy.hpp>

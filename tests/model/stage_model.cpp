@@ -1,4 +1,4 @@
-// Relacy models of Stage's leader/followers hand-off (BasicStageCore, src/stage_core_impl.hpp, on
+// Relacy models of Stage's leader/followers hand-off (BasicStageCore, src/stage/stage_core_impl.hpp, on
 // its BasicLotMutex), instantiated on RelacySync: enter / leave / promotion / timeout / notify with
 // 3 simulated threads.
 //
@@ -35,10 +35,10 @@
 //   while spinning heads without synchronizing with the old head: DATA RACE on the resource
 //   (this shows that the S1 Var checks the promotion's ordering).
 
-#include "src/lot_mutex_impl.hpp"
-#include "src/multi_wait_impl.hpp"
-#include "src/raw_event_impl.hpp"
-#include "src/stage_core_impl.hpp"
+#include "src/lot/lot_mutex_impl.hpp"
+#include "src/multi_wait/engine_impl.hpp"
+#include "src/primitives/raw_event_impl.hpp"
+#include "src/stage/stage_core_impl.hpp"
 #include "tests/model/model_main.hpp"
 
 namespace exitleft::model {
@@ -67,7 +67,7 @@ enum class StageBug {
   RelaxedPromotion,        // PROMOTED set with a relaxed RMW: the old head's work is not published
 };
 
-// BasicStageCore's protocol (src/stage_core_impl.hpp), line for line, except for the validate of
+// BasicStageCore's protocol (src/stage/stage_core_impl.hpp), line for line, except for the validate of
 // wait_for_turn(), which here sets PARKED and looks at NOTIFIED / PROMOTED in one RMW (and so
 // always clears PARKED after the park), and the seeded bugs.
 template <class Sync, bool Spin, StageBug kBug>

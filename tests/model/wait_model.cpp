@@ -1,4 +1,4 @@
-// Relacy models of multi-object waits: MultiWaitEngine (src/multi_wait_impl.hpp) on RelacySync,
+// Relacy models of multi-object waits: MultiWaitEngine (src/multi_wait/engine_impl.hpp) on RelacySync,
 // over RawEvents and a Semaphore (their MULTI paths included), each model with its own engine
 // (ModelEngine) and lot (ModelLot), against concurrent single-object waiters and setters.
 //
@@ -36,11 +36,11 @@
 // policy PeventsSync, below): a wait-all that then times out has eaten e1's signal, and the
 // accounting assertion fails.
 
-#include "src/countdown_event_impl.hpp"
-#include "src/lot_mutex_impl.hpp"
-#include "src/multi_wait_impl.hpp"
-#include "src/raw_event_impl.hpp"
-#include "src/semaphore_impl.hpp"
+#include "src/primitives/countdown_event_impl.hpp"
+#include "src/lot/lot_mutex_impl.hpp"
+#include "src/multi_wait/engine_impl.hpp"
+#include "src/primitives/raw_event_impl.hpp"
+#include "src/primitives/semaphore_impl.hpp"
 #include "tests/model/model_main.hpp"
 
 namespace exitleft::model {

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "exitleft/detail/basic_spin_wait.hpp"
-#include "exitleft/detail/stage_core.hpp"
+#include "exitleft/detail/stage/stage_core.hpp"
 #include "exitleft/parking_lot.hpp"
 
 namespace exitleft::detail {

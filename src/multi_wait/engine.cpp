@@ -4,7 +4,7 @@
 
 #include "exitleft/wait.hpp"
 #include "platform/wait_on_address.hpp"
-#include "src/multi_wait_impl.hpp"
+#include "src/multi_wait/engine_impl.hpp"
 
 namespace exitleft::detail {
 

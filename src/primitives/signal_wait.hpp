@@ -37,7 +37,7 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
-#include "exitleft/detail/multi_wait.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/parking_lot.hpp"
 
 namespace exitleft::detail {

@@ -1,16 +1,16 @@
-// RawEvent's slow paths. Included by src/events.cpp (explicit instantiation for StdSync) and by
+// RawEvent's slow paths. Included by src/primitives/instantiations.cpp (explicit instantiation for StdSync) and by
 // the Relacy models (tests/model/), which instantiate them for RelacySync.
 //
-// Ordering: the argument of src/signal_wait.hpp, whose loop the waits use. The setters keep its
+// Ordering: the argument of src/primitives/signal_wait.hpp, whose loop the waits use. The setters keep its
 // side of it: signals are published by release RMWs on state_; while PARKED is set a setter
 // changes the state only inside an unpark callback (under the bucket lock); PARKED is cleared
 // only there, with an RMW on that bit alone.
 #pragma once
 
-#include "exitleft/detail/broadcast.hpp"
-#include "exitleft/detail/multi_wait.hpp"
+#include "exitleft/detail/lot/broadcast.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/raw_event.hpp"
-#include "src/signal_wait.hpp"
+#include "src/primitives/signal_wait.hpp"
 
 namespace exitleft::detail {
 
@@ -180,7 +180,7 @@ void BasicRawEvent<Sync, Spin>::clear_parked() noexcept {
 
 // Each returns false, changing nothing, if the engine found MULTI clear (multi_wait.hpp): the
 // caller then redoes the operation on its lock-free path. acq_rel on every change: the engine's
-// rule (src/multi_wait_impl.hpp).
+// rule (src/multi_wait/engine_impl.hpp).
 template <class Sync, bool Spin>
 bool BasicRawEvent<Sync, Spin>::set_multi(bool one) noexcept {
   // set_one hands its one signal to the first waiter; set_all is observed by all of them.

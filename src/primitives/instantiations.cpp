@@ -1,8 +1,8 @@
 // The library's instantiations of the primitives' state machines (the slow paths live in the
 // *_impl.hpp headers next to this file; the fast paths are inline in the public headers).
-#include "src/countdown_event_impl.hpp"
-#include "src/raw_event_impl.hpp"
-#include "src/semaphore_impl.hpp"
+#include "src/primitives/countdown_event_impl.hpp"
+#include "src/primitives/raw_event_impl.hpp"
+#include "src/primitives/semaphore_impl.hpp"
 
 namespace exitleft::detail {
 

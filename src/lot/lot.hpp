@@ -1,5 +1,5 @@
 // The parking lot's protocol, written once against a sync policy (see
-// include/exitleft/detail/std_sync.hpp): src/parking_lot.cpp runs it on std::atomic and the
+// include/exitleft/detail/std_sync.hpp): src/lot/parking_lot.cpp runs it on std::atomic and the
 // platform layer; tests/model/ runs it under Relacy, which explores the interleavings.
 //
 // Shape (after Rust's parking_lot_core):
@@ -32,19 +32,17 @@
 // - The table grows (3 buckets per registered thread) by allocating the new table first, then
 //   locking every bucket of the old one, moving the queues over in order, and publishing it.
 #pragma once
+#pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
 
-#include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/key_hash.hpp"
-#include "exitleft/parking_lot.hpp"
+#include "src/lot/table.hpp"
 
 namespace exitleft::parking_lot::detail {
-
-inline constexpr Deadline kForever = Deadline::max();
 
 // Group wake-ups (below): how many group words a policy keeps, and which one serves `key`
 // (Fibonacci hashing: the low bits of an address carry little information).
@@ -53,194 +51,6 @@ inline constexpr std::size_t group_index(std::uintptr_t key) noexcept {
   return exitleft::detail::key_hash(static_cast<std::uint64_t>(key), 8);
 }
 static_assert(kGroupWords == std::size_t{1} << 8);
-
-// A three-state mutex on one 32-bit word (0 unlocked, 1 locked, 2 locked with sleepers),
-// waiting through the sync policy's wait-on-address. Guards one bucket.
-template <class Sync>
-class WordLock {
- public:
-  void lock() noexcept {
-    std::uint32_t expected = kUnlocked;
-    // acquire: pairs with the release exchange in unlock().
-    if (state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-      return;
-    }
-    lock_slow();
-  }
-
-  void unlock() noexcept {
-    // release: pairs with the acquire RMWs in lock() and lock_slow().
-    if (state_.exchange(kUnlocked, std::memory_order_release) == kContended) {
-      Sync::wake_one(&state_);
-    }
-  }
-
- private:
-  static constexpr std::uint32_t kUnlocked = 0, kLocked = 1, kContended = 2;
-
-  void lock_slow() noexcept {
-    exitleft::detail::BasicSpinWait<Sync> spin;
-    for (;;) {
-      std::uint32_t s = state_.load(std::memory_order_relaxed);
-      // acquire: pairs with the release exchange in unlock().
-      if (s == kUnlocked && state_.compare_exchange_weak(s, kLocked, std::memory_order_acquire,
-                                                         std::memory_order_relaxed)) {
-        return;
-      }
-      // Spin only while nobody sleeps: once someone does, unlock() will wake a sleeper anyway.
-      if (s == kContended || !spin.spin()) break;
-    }
-    // acquire: pairs with the release exchange in unlock(). Marking the word contended before
-    // sleeping makes the holder's unlock() wake us.
-    while (state_.exchange(kContended, std::memory_order_acquire) != kUnlocked) {
-      Sync::wait(state_, kContended, kForever);
-    }
-  }
-
-  typename Sync::template Atomic<std::uint32_t> state_{kUnlocked};
-};
-
-// Per-thread parking state. Lives as long as its thread (thread_local in the library).
-template <class Sync>
-struct ThreadData {
-  template <class T>
-  using Atomic = typename Sync::template Atomic<T>;
-  template <class T>
-  using Var = typename Sync::template Var<T>;
-
-  // Whether the policy offers group wake-ups: group_word(key) (nullptr when the platform
-  // cannot) and wait_either(a, expected_a, b, expected_b, deadline).
-  static constexpr bool kGroupWakeUps = requires(std::uintptr_t key) { Sync::group_word(key); };
-
-  // 1 from the moment the thread queues itself until an unparker releases it.
-  Atomic<std::uint32_t> parked{0};
-  // The key the thread is parked on. Atomic because a timed-out thread reads it before it holds
-  // the bucket lock; it only changes under the bucket lock (park, unpark_requeue).
-  Atomic<std::uintptr_t> key{0};
-  // The group word this thread sleeps on besides `parked` (group wake-ups, above), or nullptr.
-  // Written by the thread under the bucket lock when it queues itself, read by its unparker.
-  Var<Atomic<std::uint32_t>*> group{nullptr};
-  // Guarded by the bucket lock while queued, then owned by the unparker until release().
-  Var<ThreadData*> next{nullptr};
-  Var<ParkToken> park_token{0};
-  Var<UnparkToken> unpark_token{0};
-  Var<bool> queued{false};
-
-  // Sleeps until an unparker releases this thread or `deadline` passes; true if released.
-  bool sleep_until(Deadline deadline) noexcept {
-    Atomic<std::uint32_t>* const g = group.load();
-    for (;;) {
-      std::uint32_t seen_group = 0;
-      // acquire: pairs with the release RMW in WakeList::release_all(), after the unparker's store
-      // of 0 in `parked`: a bumped value read here makes that 0 visible below.
-      if (g != nullptr) seen_group = g->load(std::memory_order_acquire);
-      // acquire: pairs with the release store in release() / release_quietly(); makes
-      // unpark_token visible.
-      if (parked.load(std::memory_order_acquire) == 0) return true;
-      bool woken;
-      if constexpr (kGroupWakeUps) {
-        woken = g != nullptr ? Sync::wait_either(parked, 1, *g, seen_group, deadline)
-                             : Sync::wait(parked, 1, deadline);
-      } else {
-        woken = Sync::wait(parked, 1, deadline);
-      }
-      if (!woken) return parked.load(std::memory_order_acquire) == 0;  // acquire: as above
-    }
-  }
-
-  // Called by the unparker after it dropped the bucket lock. Last touch of this ThreadData.
-  void release() noexcept {
-    // release: pairs with the acquire loads in sleep_until(); publishes unpark_token.
-    parked.store(0, std::memory_order_release);
-    Sync::wake_one(&parked);
-  }
-  // release() without the wake-up: the caller wakes the thread's group afterwards. Last touch.
-  void release_quietly() noexcept {
-    parked.store(0, std::memory_order_release);  // release: as in release()
-  }
-};
-
-template <class Sync>
-struct alignas(64) Bucket {
-  using Thread = ThreadData<Sync>;
-  template <class T>
-  using Var = typename Sync::template Var<T>;
-
-  WordLock<Sync> lock;
-  Var<Thread*> head{nullptr};
-  Var<Thread*> tail{nullptr};
-  Var<Deadline> fair_deadline{Deadline{}};
-  Var<std::uint32_t> seed{1};
-
-  void append(Thread* thread) noexcept {
-    thread->next.store(nullptr);
-    if (Thread* last = tail.load()) {
-      last->next.store(thread);
-    } else {
-      head.store(thread);
-    }
-    tail.store(thread);
-  }
-
-  // Removes `thread`, whose predecessor in the queue is `prev` (null for the head).
-  void unlink(Thread* prev, Thread* thread) noexcept {
-    Thread* next = thread->next.load();
-    if (prev != nullptr) {
-      prev->next.store(next);
-    } else {
-      head.store(next);
-    }
-    if (tail.load() == thread) tail.store(prev);
-  }
-
-  // True about every 0.5 ms: the deadline is pushed a uniformly random 0..1 ms ahead each time
-  // it passes, so that buckets do not fall into step.
-  bool should_be_fair(Deadline now) noexcept {
-    if (now <= fair_deadline.load()) return false;
-    std::uint32_t x = seed.load();  // xorshift32
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    seed.store(x);
-    fair_deadline.store(now + std::chrono::nanoseconds(x % 1'000'000));
-    return true;
-  }
-};
-
-template <class Sync>
-struct HashTable {
-  using Slot = Bucket<Sync>;
-
-  HashTable(std::size_t bucket_count, HashTable* previous)
-      : size(bucket_count),
-        bits(log2(bucket_count)),
-        buckets(new Slot[bucket_count]),
-        prev(previous) {
-    for (std::size_t i = 0; i < size; ++i) {
-      buckets[i].seed.store(static_cast<std::uint32_t>(i) * 2654435761u + 1u);
-    }
-  }
-  ~HashTable() { delete[] buckets; }
-  HashTable(const HashTable&) = delete;
-  HashTable& operator=(const HashTable&) = delete;
-
-  Slot& bucket_for(std::uintptr_t key) noexcept { return buckets[index_of(key)]; }
-  std::size_t index_of(std::uintptr_t key) const noexcept {
-    return exitleft::detail::key_hash(static_cast<std::uint64_t>(key), bits);
-  }
-
-  static unsigned log2(std::size_t n) noexcept {
-    unsigned b = 0;
-    while ((std::size_t{1} << b) < n) ++b;
-    return b;
-  }
-
-  const std::size_t size;  // a power of two
-  const unsigned bits;
-  Slot* const buckets;
-  HashTable* const prev;  // kept so that ~Lot can free every table
-};
 
 template <class Sync>
 class Lot {

@@ -61,8 +61,8 @@ class BasicLotMutex {
   bool is_locked() const noexcept { return state_.load(std::memory_order_relaxed) & kLocked; }
 
  private:
-  void lock_slow() noexcept;    // src/lot_mutex_impl.hpp
-  void unlock_slow() noexcept;  // src/lot_mutex_impl.hpp
+  void lock_slow() noexcept;    // src/lot/lot_mutex_impl.hpp
+  void unlock_slow() noexcept;  // src/lot/lot_mutex_impl.hpp
 
   typename Sync::template Atomic<std::uint8_t> state_{0};
 };

@@ -6,7 +6,7 @@
 
 #include "exitleft/detail/std_sync.hpp"
 #include "platform/wait_on_address.hpp"
-#include "src/parking_lot_core.hpp"
+#include "src/lot/lot.hpp"
 
 namespace exitleft::parking_lot::detail {
 namespace {

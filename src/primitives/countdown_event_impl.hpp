@@ -1,11 +1,11 @@
-// CountdownEvent's slow paths. Ordering: the argument of src/signal_wait.hpp, whose loop wait()
+// CountdownEvent's slow paths. Ordering: the argument of src/primitives/signal_wait.hpp, whose loop wait()
 // uses; the zero is reached (and PARKED cleared with it) by one RMW under the bucket lock.
 #pragma once
 
 #include "exitleft/countdown_event.hpp"
-#include "exitleft/detail/broadcast.hpp"
-#include "exitleft/detail/multi_wait.hpp"
-#include "src/signal_wait.hpp"
+#include "exitleft/detail/lot/broadcast.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
+#include "src/primitives/signal_wait.hpp"
 
 namespace exitleft::detail {
 
@@ -44,7 +44,7 @@ bool BasicCountdownEvent<Sync, Spin>::decrement_slow() {
 
 // Under the multi-wait engine (MULTI was seen set). Each changes nothing and says so (Retry,
 // false) if the engine found MULTI clear: the caller redoes the operation lock-free. acq_rel on
-// every change: the engine's rule (src/multi_wait_impl.hpp). Exceptions are thrown after the
+// every change: the engine's rule (src/multi_wait/engine_impl.hpp). Exceptions are thrown after the
 // engine's lock is released.
 template <class Sync, bool Spin>
 bool BasicCountdownEvent<Sync, Spin>::decrement_multi() {

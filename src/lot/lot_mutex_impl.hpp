@@ -3,8 +3,8 @@
 // lock, and cleared only under that lock.
 #pragma once
 
-#include "exitleft/detail/lot_mutex.hpp"
-#include "exitleft/detail/wake_tokens.hpp"
+#include "exitleft/detail/lot/lot_mutex.hpp"
+#include "exitleft/detail/lot/wake_tokens.hpp"
 
 namespace exitleft::detail {
 

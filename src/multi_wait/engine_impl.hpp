@@ -12,8 +12,8 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/key_hash.hpp"
-#include "exitleft/detail/multi_wait.hpp"
-#include "exitleft/detail/wake_tokens.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
+#include "exitleft/detail/lot/wake_tokens.hpp"
 
 namespace exitleft::detail {
 

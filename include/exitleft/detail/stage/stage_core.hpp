@@ -33,7 +33,7 @@
 #include <cstdint>
 
 #include "exitleft/detail/deadline.hpp"
-#include "exitleft/detail/lot_mutex.hpp"
+#include "exitleft/detail/lot/lot_mutex.hpp"
 #include "exitleft/detail/std_sync.hpp"
 #include "exitleft/export.hpp"
 

@@ -33,7 +33,7 @@
 #include <span>
 
 #include "exitleft/detail/deadline.hpp"
-#include "exitleft/detail/lot_mutex.hpp"
+#include "exitleft/detail/lot/lot_mutex.hpp"
 #include "exitleft/detail/std_sync.hpp"
 #include "exitleft/export.hpp"
 
@@ -235,7 +235,7 @@ class MultiWaitEngine {
   typename Sync::template Var<std::uint64_t> next_seq_{1};
 };
 
-// The engine of a sync policy: one per process for StdSync (src/multi_wait.cpp); a model
+// The engine of a sync policy: one per process for StdSync (src/multi_wait/engine.cpp); a model
 // provides its own for RelacySync.
 template <class Sync>
 MultiWaitEngine<Sync>& multi_engine() noexcept;

@@ -1,4 +1,4 @@
-// Semaphore's slow paths. Ordering: the argument of src/signal_wait.hpp, whose loop acquire uses.
+// Semaphore's slow paths. Ordering: the argument of src/primitives/signal_wait.hpp, whose loop acquire uses.
 //
 // Invariant: while PARKED is set the count is 0. A waiter sets PARKED only when it saw the count
 // at 0; release() never adds units while PARKED is set (it comes here instead), and this slow
@@ -7,9 +7,9 @@
 // to them first, in FIFO order.
 #pragma once
 
-#include "exitleft/detail/multi_wait.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/semaphore.hpp"
-#include "src/signal_wait.hpp"
+#include "src/primitives/signal_wait.hpp"
 
 namespace exitleft::detail {
 
@@ -75,7 +75,7 @@ bool BasicSemaphore<Sync, Spin>::release_multi(std::uint32_t n) noexcept {
     auto route = multi_engine<Sync>().route(target);
     if (route) {
       if (n > max_ - count_of(state_.load(std::memory_order_relaxed))) return false;
-      // acq_rel: the engine's rule (src/multi_wait_impl.hpp).
+      // acq_rel: the engine's rule (src/multi_wait/engine_impl.hpp).
       state_.fetch_add(n, std::memory_order_acq_rel);
       route.dispatch(false);
       return true;
