@@ -66,83 +66,17 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <variant>
-#include <vector>
 
 #include "exitleft/detail/deadline.hpp"
-#include "exitleft/detail/key_hash.hpp"
 #include "exitleft/detail/lot/lot_mutex.hpp"
 #include "exitleft/detail/stage/stage_core.hpp"
+#include "exitleft/detail/stage/token_table.hpp"
+#include "exitleft/stage_exit.hpp"
 
 namespace exitleft {
-
-/// How an enter() ended. R is what the head function returned (void: no value()).
-template <class R>
-class Exit {
- public:
-  /// The three ways out of enter().
-  enum Kind : std::uint8_t {
-    Finished,  ///< this thread headed; value() holds what the head returned
-    Notified,  ///< the ticket was notified
-    TimedOut,  ///< the deadline passed first
-  };
-
-  /// This thread headed and the head returned `value`.
-  static Exit finished(R value) { return Exit(Finished, std::move(value)); }
-  /// The ticket was notified.
-  static Exit notified() { return Exit(Notified); }
-  /// The deadline passed.
-  static Exit timed_out() { return Exit(TimedOut); }
-
-  /// How enter() ended.
-  Kind kind() const noexcept { return kind_; }
-  /// What the head returned. @throws std::logic_error unless kind() == Finished.
-  R& value() & { return checked(); }
-  /// What the head returned. @throws std::logic_error unless kind() == Finished.
-  const R& value() const& { return checked(); }
-  /// What the head returned. @throws std::logic_error unless kind() == Finished.
-  R&& value() && { return std::move(checked()); }
-
- private:
-  explicit Exit(Kind kind) : kind_(kind) {}
-  Exit(Kind kind, R value) : kind_(kind), value_(std::move(value)) {}
-  R& checked() const {
-    if (!value_) throw std::logic_error("exitleft::Exit::value: this enter() did not head");
-    return const_cast<R&>(*value_);
-  }
-
-  Kind kind_;
-  std::optional<R> value_;
-};
-
-/// How an enter() ended whose head function returns void.
-template <>
-class Exit<void> {
- public:
-  /// The three ways out of enter().
-  enum Kind : std::uint8_t {
-    Finished,  ///< this thread headed
-    Notified,  ///< the ticket was notified
-    TimedOut,  ///< the deadline passed first
-  };
-
-  /// This thread headed.
-  static Exit finished() { return Exit(Finished); }
-  /// The ticket was notified.
-  static Exit notified() { return Exit(Notified); }
-  /// The deadline passed.
-  static Exit timed_out() { return Exit(TimedOut); }
-
-  /// How enter() ended.
-  Kind kind() const noexcept { return kind_; }
-
- private:
-  explicit Exit(Kind kind) : kind_(kind) {}
-  Kind kind_;
-};
 
 /// Many threads share one resource that only one thread may block on (see the file comment).
 /// @tparam Token    what identifies a waiting thread's data (e.g. a peer address)
@@ -157,7 +91,7 @@ class Stage {
     Seat(Token t, std::size_t h) : token(std::move(t)), hash(h) {}
     const Token token;
     const std::size_t hash;
-    Seat* chain = nullptr;  // the shard's bucket chain, guarded by the shard lock
+    Seat* chain = nullptr;  // the token table's bucket chain, guarded by its shard lock
   };
 
  public:
@@ -235,50 +169,16 @@ class Stage {
            "exitleft::Stage destroyed while tickets are alive");
     assert(inside_.load(std::memory_order_relaxed) == 0 &&
            "exitleft::Stage destroyed while threads are inside enter()");
-    for (Shard& shard : shards_) {
-      for (Seat* head : shard.buckets) {
-        for (Seat* s = head; s != nullptr;) delete std::exchange(s, s->chain);
-      }
-    }
   }
 
   /// Registers `token`. Register before you look in the buffer, or a notification sent in
   /// between is lost. @return nullopt while a live ticket holds an equal token.
   std::optional<Ticket> ticket(Token token) {
     const std::size_t h = Hash{}(token);
-    auto seat = std::make_unique<Seat>(std::move(token), h);
-    Shard& shard = shard_for(h);
-    for (;;) {
-      std::size_t wanted;
-      {
-        detail::LotGuard<detail::LotMutex> guard(shard.lock);
-        if (find(shard, seat->token, h) != nullptr) return std::nullopt;
-        if (shard.size < 2 * shard.buckets.size()) {  // load factor <= 2
-          Seat*& chain = shard.buckets[h & (shard.buckets.size() - 1)];
-          seat->chain = chain;
-          chain = seat.get();
-          ++shard.size;
-          live_tickets_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a count for S8
-          return Ticket(this, seat.release());
-        }
-        wanted = 2 * shard.buckets.size();
-      }
-      // Grow: allocate outside the lock, then move the chains over under it.
-      std::vector<Seat*> bigger(wanted, nullptr);
-      detail::LotGuard<detail::LotMutex> guard(shard.lock);
-      if (shard.buckets.size() < wanted) {
-        for (Seat* head : shard.buckets) {
-          for (Seat* s = head; s != nullptr;) {
-            Seat* next = s->chain;
-            Seat*& chain = bigger[s->hash & (wanted - 1)];
-            s->chain = chain;
-            chain = s;
-            s = next;
-          }
-        }
-        shard.buckets.swap(bigger);  // the old array is freed after the unlock, with `bigger`
-      }
-    }
+    Seat* seat = table_.insert(std::make_unique<Seat>(std::move(token), h));
+    if (seat == nullptr) return std::nullopt;
+    live_tickets_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a count for S8
+    return Ticket(this, seat);
   }
 
   /// Runs f(Buffer&) under the stage's buffer lock (a lot-based lock) and returns its result.
@@ -291,18 +191,15 @@ class Stage {
   /// Notifies the live ticket holding `token` (kept as a flag if its owner is not waiting).
   /// Any thread may call it. @return false if no live ticket holds `token`.
   bool notify(const Token& token) {
-    const std::size_t h = Hash{}(token);
-    Shard& shard = shard_for(h);
     const Seat* to_wake = nullptr;
-    {
-      detail::LotGuard<detail::LotMutex> guard(shard.lock);
-      Seat* seat = find(shard, token, h);
+    const bool found = table_.with(token, Hash{}(token), [&to_wake](Seat* seat) {
       if (seat == nullptr) return false;
       // Under the shard lock the seat is registered: the flag cannot reach a later ticket (S6).
       if (Core::notify(*seat)) to_wake = seat;
-    }
+      return true;
+    });
     if (to_wake != nullptr) Core::wake(to_wake);  // only the address: the seat may be gone
-    return true;
+    return found;
   }
 
   /// Waits until the ticket is notified (Notified), or heads: with no head active (at once) or
@@ -331,42 +228,9 @@ class Stage {
   template <class Head>
   using result_of = std::decay_t<std::invoke_result_t<Head&, Director&>>;
 
-  struct alignas(64) Shard {
-    Shard() : buckets(8, nullptr) {}
-    detail::LotMutex lock;
-    std::vector<Seat*> buckets;  // a power of two
-    std::size_t size = 0;
-  };
-  static constexpr std::size_t kShards = 16;
-
-  Shard& shard_for(std::size_t h) noexcept {
-    // The mixed top bits pick the shard, the low bits the bucket.
-    static_assert(kShards == 16);
-    return shards_[detail::key_hash(static_cast<std::uint64_t>(h), 4)];
-  }
-  static Seat* find(Shard& shard, const Token& token, std::size_t h) {
-    for (Seat* s = shard.buckets[h & (shard.buckets.size() - 1)]; s != nullptr; s = s->chain) {
-      if (s->hash == h && KeyEqual{}(s->token, token)) return s;
-    }
-    return nullptr;
-  }
-
   void unregister(Seat* seat) noexcept {
-    Shard& shard = shard_for(seat->hash);
-    {
-      detail::LotGuard<detail::LotMutex> guard(shard.lock);
-      // By identity, never by token: a later ticket for an equal token stays registered (S6).
-      for (Seat** link = &shard.buckets[seat->hash & (shard.buckets.size() - 1)]; *link != nullptr;
-           link = &(*link)->chain) {
-        if (*link == seat) {
-          *link = seat->chain;
-          --shard.size;
-          break;
-        }
-      }
-    }
+    table_.erase(seat);  // by identity, never by token: a later equal token stays (S6)
     live_tickets_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a count for S8
-    delete seat;
   }
 
   template <class Head>
@@ -407,7 +271,7 @@ class Stage {
   Buffer buffer_;
   detail::LotMutex buffer_lock_;
   Core core_;
-  Shard shards_[kShards];
+  detail::TokenTable<Seat, Token, KeyEqual> table_;
   std::atomic<std::size_t> live_tickets_{0};
   std::atomic<int> inside_{0};
 };
