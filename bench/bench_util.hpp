@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 
 namespace exitleft::bench {
 
@@ -43,7 +43,7 @@ using platform::Word;
 using RawBackend = platform::Backend;
 
 inline void raw_wait(const Word& word, std::uint32_t expected) noexcept {
-  RawBackend::wait(word, expected, platform::kForever);
+  RawBackend::wait(word, expected, platform::kNoDeadline);
 }
 inline void raw_wake_one(const Word* word) noexcept {
   RawBackend::wake_one(word);

@@ -13,7 +13,7 @@
 #include <climits>
 #include <cstdint>
 
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 
 namespace exitleft::platform {
 namespace {
@@ -49,7 +49,7 @@ bool to_timespec(Deadline deadline, timespec& ts) noexcept {
 bool futex_wait(const Word& word, std::uint32_t expected, Deadline deadline, int private_flag) {
   timespec ts{};
   const timespec* timeout = nullptr;
-  if (deadline != kForever) {
+  if (deadline != kNoDeadline) {
     if (!to_timespec(deadline, ts)) return false;  // before the clock's epoch: long past
     timeout = &ts;
   }
@@ -94,7 +94,7 @@ bool LinuxFutex::wait_either(const Word& a, std::uint32_t expected_a, const Word
                              std::uint32_t expected_b, Deadline deadline) noexcept {
   timespec ts{};
   const timespec* timeout = nullptr;
-  if (deadline != kForever) {
+  if (deadline != kNoDeadline) {
     if (!to_timespec(deadline, ts)) return false;  // before the clock's epoch: long past
     timeout = &ts;
   }

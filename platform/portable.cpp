@@ -14,7 +14,7 @@
 #include <new>
 
 #include "exitleft/detail/key_hash.hpp"
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 
 namespace exitleft::platform {
 namespace {
@@ -35,19 +35,14 @@ Bucket* make_buckets() noexcept {
   return buckets;
 }
 
-Bucket* buckets() noexcept {
-  // Never destroyed: threads may wait while static destructors run at exit.
-  static Bucket* const table = [] {
-    Bucket* b = make_buckets();
-    register_fork_handlers(nullptr, nullptr, [] { Portable::reset_after_fork(); });
-    return b;
-  }();
-  return table;
+void buckets_after_fork() noexcept {
+  Portable::reset_after_fork();
 }
-
-// Built before main() runs, so that a fork() can never find the table half constructed (its
-// function-local static's guard "in progress" in the child, forever).
-[[maybe_unused]] Bucket* const eager_buckets = buckets();
+using TheBuckets = ProcessWide<Bucket, make_buckets, buckets_after_fork>;
+Bucket* buckets() noexcept {
+  return &TheBuckets::get();
+}
+[[maybe_unused]] Bucket* const eager_buckets = buckets();  // before main(): see fork.hpp
 
 Bucket& bucket_for(const Word* word) noexcept {
   static_assert(kBuckets == 256);
@@ -61,7 +56,7 @@ bool Portable::wait(const Word& word, std::uint32_t expected, Deadline deadline)
   std::unique_lock lock(b.mutex);
   // relaxed: a store made before a wake_* call is ordered by the bucket mutex (see above).
   if (word.load(std::memory_order_relaxed) != expected) return true;
-  if (deadline == kForever) {
+  if (deadline == kNoDeadline) {
     b.cv.wait(lock);
     return true;
   }

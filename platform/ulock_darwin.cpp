@@ -23,7 +23,7 @@
 #include <cstdint>
 
 #include "platform/ulock_darwin_testing.hpp"
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 
 #if defined(__APPLE__)
 #define EXITLEFT_ULOCK_WEAK __attribute__((weak_import))
@@ -61,7 +61,7 @@ bool ulock_wait(const Word& word, std::uint32_t expected, Deadline deadline,
   const bool wait2 = darwin_ulock::uses_wait2();
   std::uint64_t timeout = 0;  // no timeout, for both calls
   bool capped = false;
-  if (deadline != kForever) {
+  if (deadline != kNoDeadline) {
     const Deadline now = Clock::now();
     if (deadline <= now) return false;
     // deadline > now, so the true difference is in (0, 2^64): exact in unsigned arithmetic

@@ -18,7 +18,7 @@
 #include <chrono>
 #include <cstdint>
 
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 
 namespace exitleft::platform {
 namespace {
@@ -47,7 +47,7 @@ bool WindowsWaitOnAddress::wait(const Word& word, std::uint32_t expected,
                                 Deadline deadline) noexcept {
   for (;;) {
     DWORD ms = INFINITE;
-    if (deadline != kForever) {
+    if (deadline != kNoDeadline) {
       const auto now = Clock::now();
       if (now >= deadline) {
         // Like the other backends, a word that already differs is reported before the deadline.
@@ -78,7 +78,7 @@ bool WindowsWaitOnAddress::wait_shared(const Word& word, std::uint32_t expected,
   for (int round = 0;; ++round) {
     // relaxed: only a hint; the caller re-reads the word with its own ordering.
     if (word.load(std::memory_order_relaxed) != expected) return true;
-    if (deadline != kForever && Clock::now() >= deadline) return false;
+    if (deadline != kNoDeadline && Clock::now() >= deadline) return false;
     if (round < kYieldRounds) {
       SwitchToThread();
     } else {
@@ -88,9 +88,13 @@ bool WindowsWaitOnAddress::wait_shared(const Word& word, std::uint32_t expected,
   }
 }
 
-void WindowsWaitOnAddress::wake_one_shared(const Word* word) noexcept { wake_one(word); }
+void WindowsWaitOnAddress::wake_one_shared(const Word* word) noexcept {
+  wake_one(word);
+}
 
-void WindowsWaitOnAddress::wake_all_shared(const Word* word) noexcept { wake_all(word); }
+void WindowsWaitOnAddress::wake_all_shared(const Word* word) noexcept {
+  wake_all(word);
+}
 
 void WindowsWaitOnAddress::wake_one(const Word* word) noexcept {
   WakeByAddressSingle(address_of(word));

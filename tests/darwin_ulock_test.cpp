@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "platform/ulock_darwin_testing.hpp"
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 #include "tests/darwin_shim/ulock_shim.hpp"
 #include "tests/support/wait_until.hpp"
 
@@ -37,7 +37,7 @@ using namespace std::chrono_literals;
 using Backend = exitleft::platform::DarwinUlock;
 using exitleft::platform::Clock;
 using exitleft::platform::Deadline;
-using exitleft::platform::kForever;
+using exitleft::platform::kNoDeadline;
 using exitleft::platform::Word;
 using exitleft::test::eventually;
 using exitleft::test::kPatience;
@@ -338,7 +338,7 @@ TEST_F(DarwinUlock, EveryCallAsksForNegativeErrnoResults) {
   shim::fail_next_waits(EINTR, 1);
   Backend::wait(word, 0, Clock::now() + 1min);
   Backend::wait(word, 0, Clock::now() + 1ms);  // a real futex timeout
-  Backend::wait_shared(word, 1, kForever);     // the word differs
+  Backend::wait_shared(word, 1, kNoDeadline);     // the word differs
   Backend::wake_one(&word);
   Backend::wake_all_shared(&word);
   EXPECT_EQ(shim::errno_style_calls(), 0u);
@@ -354,7 +354,7 @@ TEST_F(DarwinUlock, InterruptedOrFaultedWaitIsASpuriousWake) {
     for (int error : {EINTR, EFAULT}) {
       shim::fail_next_waits(error, 2);
       EXPECT_TRUE(Backend::wait(word, 0, Clock::now() + 1min)) << error;
-      EXPECT_TRUE(Backend::wait(word, 0, kForever)) << error;
+      EXPECT_TRUE(Backend::wait(word, 0, kNoDeadline)) << error;
       EXPECT_EQ(shim::last_wait().result, -error);
     }
   }
@@ -377,7 +377,7 @@ TEST_F(DarwinUlock, ForeverPassesNoTimeout) {
     du::force_legacy_for_testing(legacy);
     Word word{0};
     shim::fail_next_waits(ETIMEDOUT, 1);  // return at once; a real kernel never would
-    EXPECT_TRUE(Backend::wait(word, 0, kForever));
+    EXPECT_TRUE(Backend::wait(word, 0, kNoDeadline));
     EXPECT_EQ(shim::last_wait().timeout, 0u);
   }
 }

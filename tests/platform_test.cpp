@@ -1,4 +1,4 @@
-// The wait-on-address contract (platform/wait_on_address.hpp), as typed tests over every
+// The wait-on-address contract (platform/word_wait.hpp), as typed tests over every
 // backend this machine can run. The list comes from the build (EXITLEFT_TEST_HAS_*).
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 #include "tests/support/wait_until.hpp"
 
 #if EXITLEFT_TEST_HAS_LINUX
@@ -18,7 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using exitleft::platform::Clock;
-using exitleft::platform::kForever;
+using exitleft::platform::kNoDeadline;
 using exitleft::platform::Word;
 
 template <class Backend>
@@ -58,7 +58,7 @@ TYPED_TEST_SUITE(PlatformTest, Backends, BackendNames);
 
 TYPED_TEST(PlatformTest, ReturnsAtOnceWhenTheWordDiffers) {
   Word word{1};
-  EXPECT_TRUE(TypeParam::wait(word, 0, kForever));
+  EXPECT_TRUE(TypeParam::wait(word, 0, kNoDeadline));
   EXPECT_TRUE(TypeParam::wait(word, 0, Clock::now() + 1h));
 }
 
@@ -84,7 +84,7 @@ TYPED_TEST(PlatformTest, WakeOneWakesAWaiter) {
   std::atomic<bool> started{false};
   std::thread waiter([&] {
     started.store(true);
-    while (word.load() == 0) TypeParam::wait(word, 0, kForever);
+    while (word.load() == 0) TypeParam::wait(word, 0, kNoDeadline);
   });
   while (!started.load()) std::this_thread::yield();
   std::this_thread::sleep_for(2ms);  // let it block (not needed for correctness)
@@ -139,7 +139,7 @@ TYPED_TEST(PlatformTest, PingPongManyRounds) {
   constexpr std::uint32_t kRounds = 20000;
   std::thread other([&] {
     for (std::uint32_t i = 1; i < 2 * kRounds; i += 2) {
-      while (word.load() != i) TypeParam::wait(word, i - 1, kForever);
+      while (word.load() != i) TypeParam::wait(word, i - 1, kNoDeadline);
       word.store(i + 1);
       TypeParam::wake_one(&word);
     }
@@ -147,7 +147,7 @@ TYPED_TEST(PlatformTest, PingPongManyRounds) {
   for (std::uint32_t i = 0; i < 2 * kRounds; i += 2) {
     word.store(i + 1);
     TypeParam::wake_one(&word);
-    while (word.load() != i + 2) TypeParam::wait(word, i + 1, kForever);
+    while (word.load() != i + 2) TypeParam::wait(word, i + 1, kNoDeadline);
   }
   other.join();
   EXPECT_EQ(word.load(), 2 * kRounds);
@@ -176,8 +176,8 @@ TEST(LinuxFutex, WaitEitherReturnsAtOnceWhenEitherWordDiffers) {
   using F = exitleft::platform::LinuxFutex;
   if (!F::has_wait_either()) GTEST_SKIP() << "no futex_waitv";
   exitleft::platform::Word a{1}, b{7};
-  EXPECT_TRUE(F::wait_either(a, 0, b, 7, kForever));
-  EXPECT_TRUE(F::wait_either(a, 1, b, 8, kForever));
+  EXPECT_TRUE(F::wait_either(a, 0, b, 7, kNoDeadline));
+  EXPECT_TRUE(F::wait_either(a, 1, b, 8, kNoDeadline));
   EXPECT_FALSE(F::wait_either(a, 1, b, 7, Clock::now() - 1ms));
   const auto start = Clock::now();
   EXPECT_FALSE(F::wait_either(a, 1, b, 7, start + 20ms));

@@ -31,6 +31,7 @@
 #include <optional>
 #include <utility>
 
+#include "exitleft/detail/deadline.hpp"
 #include "exitleft/detail/function_ref.hpp"
 #include "exitleft/export.hpp"
 
@@ -86,7 +87,7 @@ enum class RequeueOp : std::uint8_t {
 };
 
 namespace detail {
-using Deadline = std::chrono::steady_clock::time_point;
+using Deadline = exitleft::detail::SteadyTime;
 using exitleft::detail::FunctionRef;
 
 EXITLEFT_EXPORT ParkResult park(const void* key, FunctionRef<bool()> validate,
@@ -116,7 +117,7 @@ ParkResult park(const void* key, Validate&& validate, BeforeSleep&& before_sleep
                 TimedOut&& timed_out, ParkToken token,
                 std::optional<std::chrono::steady_clock::time_point> deadline) noexcept {
   return detail::park(key, validate, before_sleep, timed_out, token,
-                      deadline.value_or(detail::Deadline::max()));
+                      deadline.value_or(exitleft::detail::kNoDeadline));
 }
 
 /// Wakes the first thread parked on `key`, if any. `callback(result)` runs under the bucket

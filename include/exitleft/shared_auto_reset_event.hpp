@@ -36,7 +36,7 @@
 ///   without a hand-off that the dead-waiter rule above forbids (it would hold what others wait
 ///   for).
 ///
-/// How each wait-on-address backend serves it (platform/wait_on_address.hpp):
+/// How each wait-on-address backend serves it (platform/word_wait.hpp):
 /// - linux: a shared futex (no FUTEX_PRIVATE_FLAG) on the word; darwin: __ulock_wait2 /
 ///   __ulock_wait with UL_COMPARE_AND_WAIT_SHARED. Waiters in any process sleep in the kernel and
 ///   are woken directly.

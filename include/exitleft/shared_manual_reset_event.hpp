@@ -30,7 +30,7 @@
 ///   between its update of the word and its wake-up call leaves sleepers asleep with the event
 ///   set; the next set() wakes them (set() wakes whenever waiters are counted, set or not).
 ///
-/// How each wait-on-address backend serves it (platform/wait_on_address.hpp):
+/// How each wait-on-address backend serves it (platform/word_wait.hpp):
 /// - linux: a shared futex (no FUTEX_PRIVATE_FLAG) on the word; darwin: __ulock_wait2 /
 ///   __ulock_wait with UL_COMPARE_AND_WAIT_SHARED. Waiters in any process sleep in the kernel and
 ///   are woken directly.

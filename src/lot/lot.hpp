@@ -120,7 +120,7 @@ class Lot {
     auto [current_key, current] = lock_bucket_checked(self);
     if (!self.queued.load()) {
       current->lock.unlock();
-      self.sleep_until(kForever);  // the unparker releases us right after its unlock
+      self.sleep_until(kNoDeadline);  // the unparker releases us right after its unlock
       return {ParkResult::Kind::Unparked, self.unpark_token.load()};
     }
     Thread* prev = nullptr;

@@ -1,59 +1,71 @@
-// The process-wide parking lot: the protocol of parking_lot_core.hpp on std::atomic and the
+// The process-wide parking lot: the protocol of src/lot/lot.hpp on std::atomic and the
 // platform's wait-on-address, plus per-thread data and fork handling.
 #include "exitleft/parking_lot.hpp"
 
 #include <cstdint>
 
 #include "exitleft/detail/std_sync.hpp"
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 #include "src/lot/lot.hpp"
 
 namespace exitleft::parking_lot::detail {
 namespace {
 
-// The group words of group wake-ups (parking_lot_core.hpp): a fixed table, never moved or
+// The group words of group wake-ups (src/lot/lot.hpp): a fixed table, never moved or
 // freed, one cache line each. Keys are spread over them by the same kind of hash as buckets.
 struct alignas(64) GroupWord {
   platform::Word word{0};
 };
 GroupWord group_words[kGroupWords];
 
-struct LotSync : exitleft::detail::StdSync {
-  static bool wait(const platform::Word& word, std::uint32_t expected, Deadline deadline) noexcept {
-    return platform::wait(word, expected, deadline);
-  }
-  static void wake_one(const platform::Word* word) noexcept { platform::wake_one(word); }
-  static void wake_all(const platform::Word* word) noexcept { platform::wake_all(word); }
-  // Group wake-ups where the platform can wait on two words at once (Linux: futex_waitv).
-  static platform::Word* group_word(std::uintptr_t key) noexcept {
-    if (!platform::has_wait_either()) return nullptr;
-    return &group_words[group_index(key)].word;
-  }
-  static bool wait_either(const platform::Word& a, std::uint32_t expected_a,
-                          const platform::Word& b, std::uint32_t expected_b,
-                          Deadline deadline) noexcept {
-    return platform::wait_either(a, expected_a, b, expected_b, deadline);
-  }
-};
-static_assert(Lot<LotSync>::Thread::kGroupWakeUps);
+}  // namespace
+}  // namespace exitleft::parking_lot::detail
 
-using GlobalLot = Lot<LotSync>;
-using Thread = ThreadData<LotSync>;
+namespace exitleft::detail {
+
+bool StdSync::wait(const Word& word, std::uint32_t expected, SteadyTime deadline) noexcept {
+  return platform::wait(word, expected, deadline);
+}
+void StdSync::wake_one(const Word* word) noexcept {
+  platform::wake_one(word);
+}
+void StdSync::wake_all(const Word* word) noexcept {
+  platform::wake_all(word);
+}
+StdSync::Word* StdSync::group_word(std::uintptr_t key) noexcept {
+  if (!platform::has_wait_either()) return nullptr;
+  return &parking_lot::detail::group_words[parking_lot::detail::group_index(key)].word;
+}
+bool StdSync::wait_either(const Word& a, std::uint32_t expected_a, const Word& b,
+                          std::uint32_t expected_b, SteadyTime deadline) noexcept {
+  return platform::wait_either(a, expected_a, b, expected_b, deadline);
+}
+
+}  // namespace exitleft::detail
+
+namespace exitleft::parking_lot::detail {
+namespace {
+
+using exitleft::detail::StdSync;
+static_assert(Lot<StdSync>::Thread::kGroupWakeUps);
+
+using GlobalLot = Lot<StdSync>;
+using Thread = ThreadData<StdSync>;
 
 constexpr std::size_t kInitialBuckets = 64;
 
-GlobalLot& lot() noexcept {
-  // Never destroyed: threads may park while static destructors run at exit.
-  static GlobalLot* const instance = [] {
-    auto* l = new GlobalLot(kInitialBuckets);
-    platform::register_fork_handlers(nullptr, nullptr, [] { lot().reset_after_fork(); });
-    return l;
-  }();
-  return *instance;
+GlobalLot* make_lot() noexcept {
+  return new GlobalLot(kInitialBuckets);
 }
-
-// Built before main() runs, so that a fork() can never find the lot half constructed.
-[[maybe_unused]] GlobalLot& eager_lot = lot();
+void lot_after_fork() noexcept;
+using TheLot = platform::ProcessWide<GlobalLot, make_lot, lot_after_fork>;
+GlobalLot& lot() noexcept {
+  return TheLot::get();
+}
+void lot_after_fork() noexcept {
+  lot().reset_after_fork();
+}
+[[maybe_unused]] GlobalLot& eager_lot = lot();  // before main(): see platform/fork.hpp
 
 // Per-thread data. `state` is trivially destructible, so it stays readable while the thread's
 // other thread_local objects are destroyed; a thread that parks after its ThreadSlot died (from

@@ -9,7 +9,7 @@
 
 namespace exitleft::parking_lot::detail {
 
-inline constexpr Deadline kForever = Deadline::max();
+using exitleft::detail::kNoDeadline;
 
 // A three-state mutex on one 32-bit word (0 unlocked, 1 locked, 2 locked with sleepers),
 // waiting through the sync policy's wait-on-address. Guards one bucket.
@@ -51,7 +51,7 @@ class WordLock {
     // acquire: pairs with the release exchange in unlock(). Marking the word contended before
     // sleeping makes the holder's unlock() wake us.
     while (state_.exchange(kContended, std::memory_order_acquire) != kUnlocked) {
-      Sync::wait(state_, kContended, kForever);
+      Sync::wait(state_, kContended, kNoDeadline);
     }
   }
 

@@ -3,29 +3,30 @@
 #include <stdexcept>
 
 #include "exitleft/wait.hpp"
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 #include "src/multi_wait/engine_impl.hpp"
 
 namespace exitleft::detail {
 
 template class MultiWaitEngine<StdSync>;
 
+namespace {
+MultiWaitEngine<StdSync>* make_engine() noexcept {
+  return new MultiWaitEngine<StdSync>();
+}
+void engine_after_fork() noexcept {
+  multi_engine<StdSync>().reset_after_fork();
+}
+using TheEngine = platform::ProcessWide<MultiWaitEngine<StdSync>, make_engine, engine_after_fork>;
+}  // namespace
+
 template <>
 MultiWaitEngine<StdSync>& multi_engine<StdSync>() noexcept {
-  // Never destroyed: threads may wait while static destructors run at exit.
-  static MultiWaitEngine<StdSync>* const engine = [] {
-    auto* e = new MultiWaitEngine<StdSync>();
-    platform::register_fork_handlers(nullptr, nullptr,
-                                     [] { multi_engine<StdSync>().reset_after_fork(); });
-    return e;
-  }();
-  return *engine;
+  return TheEngine::get();
 }
 
 namespace {
-// Built before main() runs, so that a fork() can never find the engine half constructed (its
-// function-local static's guard "in progress" in the child, forever).
-[[maybe_unused]] MultiWaitEngine<StdSync>& eager_engine = multi_engine<StdSync>();
+[[maybe_unused]] MultiWaitEngine<StdSync>& eager_engine = TheEngine::get();  // platform/fork.hpp
 }  // namespace
 
 namespace {

@@ -24,7 +24,7 @@
 #include "exitleft/shared_auto_reset_event.hpp"
 #include "exitleft/shared_manual_reset_event.hpp"
 #include "exitleft/spin_wait.hpp"
-#include "platform/wait_on_address.hpp"
+#include "platform/word_wait.hpp"
 
 namespace exitleft {
 namespace {

@@ -62,7 +62,7 @@ constexpr std::uintptr_t kKeyC = 2;
 
 // Any finite deadline: the model has no clock, Relacy decides when a timed wait times out.
 constexpr Deadline kFiniteDeadline = Deadline{};
-constexpr Deadline kUntimed = pld::kForever;
+constexpr Deadline kUntimed = pld::kNoDeadline;
 
 // ---- lots on other sync policies ------------------------------------------------------------
 

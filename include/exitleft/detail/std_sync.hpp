@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "exitleft/detail/cpu_relax.hpp"
+#include "exitleft/detail/deadline.hpp"
 #include "exitleft/parking_lot.hpp"
 
 namespace exitleft::detail {
@@ -92,6 +93,18 @@ struct StdSync {
                                                  Callback&& callback) noexcept {
     return parking_lot::detail::unpark_filter(key, filter, callback);
   }
+
+  // What the lot itself sleeps on: 32-bit words, through the platform's wait-on-address. Only the
+  // lot calls these; they are defined in src/lot/parking_lot.cpp, where it is compiled.
+  using Word = std::atomic<std::uint32_t>;
+  static bool wait(const Word& word, std::uint32_t expected, SteadyTime deadline) noexcept;
+  static void wake_one(const Word* word) noexcept;
+  static void wake_all(const Word* word) noexcept;
+  // Group wake-ups where the platform can wait on two words at once (Linux: futex_waitv);
+  // nullptr elsewhere.
+  static Word* group_word(std::uintptr_t key) noexcept;
+  static bool wait_either(const Word& a, std::uint32_t expected_a, const Word& b,
+                          std::uint32_t expected_b, SteadyTime deadline) noexcept;
 };
 
 }  // namespace exitleft::detail

@@ -6,7 +6,8 @@
 //                                   absolute steady-clock `deadline` passes. It returns at once if
 //                                   the word already differs. It may return spuriously: callers
 //                                   always re-check their own state and loop. It returns false
-//                                   only when the deadline has passed; `kForever` never passes.
+//                                   only when the deadline has passed; `kNoDeadline`
+//                                   (detail/deadline.hpp) never passes.
 //   wake_one(word)                  wakes at least one thread waiting on `word` (if any).
 //   wake_all(word)                  wakes every thread waiting on `word`.
 //
@@ -41,11 +42,14 @@
 #include <chrono>
 #include <cstdint>
 
+#include "exitleft/detail/deadline.hpp"
+#include "platform/fork.hpp"
+
 namespace exitleft::platform {
 
-using Clock = std::chrono::steady_clock;
-using Deadline = Clock::time_point;
-inline constexpr Deadline kForever = Deadline::max();
+using Clock = exitleft::detail::SteadyClock;
+using Deadline = exitleft::detail::SteadyTime;
+using exitleft::detail::kNoDeadline;
 
 using Word = std::atomic<std::uint32_t>;
 static_assert(sizeof(Word) == 4 && Word::is_always_lock_free);
@@ -163,10 +167,16 @@ inline void wake_all_shared(const Word* word) noexcept {
 }
 
 // The name of the selected backend ("linux", "windows", "darwin", "portable").
-const char* backend_name() noexcept;
-
-// Registers handlers run around fork() (pthread_atfork on POSIX systems; nothing on Windows,
-// which has no fork). Returns false where the OS has no fork.
-bool register_fork_handlers(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
+constexpr const char* backend_name() noexcept {
+#if defined(EXITLEFT_BACKEND_LINUX)
+  return "linux";
+#elif defined(EXITLEFT_BACKEND_WINDOWS)
+  return "windows";
+#elif defined(EXITLEFT_BACKEND_DARWIN)
+  return "darwin";
+#else
+  return "portable";
+#endif
+}
 
 }  // namespace exitleft::platform
