@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <cassert>
 
 #include <cerrno>
 #include <climits>
@@ -56,12 +57,18 @@ bool futex_wait(const Word& word, std::uint32_t expected, Deadline deadline, int
   const long r =
       futex(&word, FUTEX_WAIT_BITSET | private_flag, expected, timeout, FUTEX_BITSET_MATCH_ANY);
   // 0: woken (or spurious). EAGAIN: the word no longer held `expected`. EINTR: a signal.
-  // All of these are "look again"; only ETIMEDOUT means the deadline passed.
+  // All of these are "look again"; only ETIMEDOUT means the deadline passed. Anything else
+  // (EFAULT, EINVAL, ENOSYS) is a bug of ours.
+  assert((r == 0 || errno == EAGAIN || errno == EINTR || errno == ETIMEDOUT) &&
+         "FUTEX_WAIT_BITSET failed");
   return !(r == -1 && errno == ETIMEDOUT);
 }
 
 void futex_wake(const Word* word, int count, int private_flag) {
-  futex(word, FUTEX_WAKE | private_flag, static_cast<std::uint32_t>(count), nullptr, 0);
+  // FUTEX_WAKE never dereferences the address, so even a word whose owner is gone is fine.
+  [[maybe_unused]] const long r =
+      futex(word, FUTEX_WAKE | private_flag, static_cast<std::uint32_t>(count), nullptr, 0);
+  assert(r >= 0 && "FUTEX_WAKE failed");
 }
 
 }  // namespace
@@ -108,6 +115,8 @@ bool LinuxFutex::wait_either(const Word& a, std::uint32_t expected_a, const Word
   const long r = syscall(SYS_futex_waitv, waiters, 2, 0, timeout, CLOCK_MONOTONIC);
   // >= 0: woken on that word (or spurious). EAGAIN: a word no longer held its value. EINTR: a
   // signal. All of these are "look again"; only ETIMEDOUT means the deadline passed.
+  assert((r >= 0 || errno == EAGAIN || errno == EINTR || errno == ETIMEDOUT) &&
+         "futex_waitv failed");
   return !(r == -1 && errno == ETIMEDOUT);
 }
 

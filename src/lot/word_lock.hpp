@@ -2,6 +2,7 @@
 // through the sync policy's wait-on-address (part of the lot's protocol, src/lot/lot.hpp).
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 
 #include "exitleft/detail/basic_spin_wait.hpp"
@@ -28,9 +29,9 @@ class WordLock {
 
   void unlock() noexcept {
     // release: pairs with the acquire RMWs in lock() and lock_slow().
-    if (state_.exchange(kUnlocked, std::memory_order_release) == kContended) {
-      Sync::wake_one(&state_);
-    }
+    const std::uint32_t was = state_.exchange(kUnlocked, std::memory_order_release);
+    assert(was != kUnlocked && "a bucket lock unlocked twice");
+    if (was == kContended) Sync::wake_one(&state_);
   }
 
  private:

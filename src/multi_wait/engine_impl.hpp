@@ -8,12 +8,13 @@
 // of their record's state, which they load with acquire.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/key_hash.hpp"
-#include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/detail/lot/wake_tokens.hpp"
+#include "exitleft/detail/multi_wait/engine.hpp"
 
 namespace exitleft::detail {
 
@@ -152,6 +153,7 @@ void MultiWaitEngine<Sync>::release_records(Record* wake) noexcept {
   while (wake != nullptr) {
     Record& r = *wake;
     wake = r.wake_next;  // read before the release: then the record may be gone
+    assert(r.state.load(std::memory_order_relaxed) == kWaiting && "a record satisfied twice");
     // release: pairs with the acquire in wait(); publishes the consumption.
     r.state.store(kSatisfied | r.result, std::memory_order_release);
     Sync::unpark_one(&r,
@@ -162,6 +164,7 @@ void MultiWaitEngine<Sync>::release_records(Record* wake) noexcept {
 template <class Sync>
 std::optional<std::size_t> MultiWaitEngine<Sync>::wait(std::span<const Target> targets, bool all,
                                                        SteadyTime deadline) noexcept {
+  assert(!targets.empty() && targets.size() <= kMaxWaitObjects);
   if (!all && quick_take(targets[0])) {
     // A wait-any whose first object is signalled needs no registration: index 0 is the lowest
     // whatever the others hold. Only index 0: a lock-free pass over several objects is not

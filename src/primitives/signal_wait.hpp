@@ -96,6 +96,8 @@ bool signal_wait(Signal signal, SteadyTime deadline) noexcept {
             word.fetch_and(static_cast<Word>(~Signal::kParked), std::memory_order_relaxed);
         },
         token, deadline);
+    // Any other wake-up is a hint: the lot is public, and anyone may unpark any address (the
+    // tests do, to make spurious wake-ups). The loop looks at the state again.
     if (r.kind == parking_lot::ParkResult::Kind::Unparked && signal.granted(r.token)) return true;
     if (r.kind == parking_lot::ParkResult::Kind::TimedOut) return signal.last_look();
     spin.reset();

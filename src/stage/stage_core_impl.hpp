@@ -2,6 +2,8 @@
 // include/exitleft/detail/stage_core.hpp.
 #pragma once
 
+#include <cassert>
+
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/stage/stage_core.hpp"
 #include "exitleft/parking_lot.hpp"
@@ -92,6 +94,7 @@ auto BasicStageCore<Sync, Spin>::leave_queue(Seat& seat, Entry otherwise) noexce
 template <class Sync, bool Spin>
 void BasicStageCore<Sync, Spin>::leave() noexcept {
   lock_.lock();
+  assert(headed_.load() && "Stage: the head role left twice");
   Seat* next = first_.load();
   bool must_wake = false;
   if (next != nullptr) {
@@ -117,6 +120,7 @@ void BasicStageCore<Sync, Spin>::wake(const Seat* seat) noexcept {
 
 template <class Sync, bool Spin>
 void BasicStageCore<Sync, Spin>::append(Seat& seat) noexcept {
+  assert(!seat.queued.load() && "Stage: a seat queued twice (two threads entered one ticket?)");
   Seat* last = last_.load();
   seat.prev.store(last);
   seat.next.store(nullptr);
