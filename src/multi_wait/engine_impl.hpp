@@ -169,9 +169,9 @@ std::optional<std::size_t> MultiWaitEngine<Sync>::wait(std::span<const Target> t
     // A wait-any whose first object is signalled needs no registration: index 0 is the lowest
     // whatever the others hold. Only index 0: a lock-free pass over several objects is not
     // atomic. It could find object 0 unset, object 0 then set, and object 1 set after it, and
-    // return 1 while the lower object 0 was signalled at the moment it took 1 (the Relacy
-    // model tests/model/wait_model.cpp found this). The scan under the engine's lock below
-    // sees every object at one moment, as far as multi-waiters and setters can tell.
+    // return 1 while the lower object 0 was signalled at the moment it took 1 (the Relacy model
+    // wait_model.cpp checks this). The scan under the engine's lock below sees every object at
+    // one moment, as far as multi-waiters and setters can tell.
     return 0;
   }
   Record r;

@@ -30,12 +30,10 @@ auto BasicStageCore<Sync, Spin>::enter(Seat& seat, SteadyTime deadline) noexcept
 
 template <class Sync, bool Spin>
 auto BasicStageCore<Sync, Spin>::wait_for_turn(Seat& seat, SteadyTime deadline) noexcept -> Entry {
-  // Yielding spins: a stage has many more waiters than CPUs, and the head they wait for needs
-  // one (with pause-only spins the routed rate fell to 0.56-0.6x of the other designs). But only
-  // two yields: with many followers every yield that finds another runnable thread is a context
-  // switch, and the full tail of six cost more switches than the parks it saved (demo, 32
-  // workers on 2 vCPUs, issue 11: 0.024-0.034 switches per datagram with six yields, 0.020-0.024
-  // with two, CPU and rate unchanged; 8 workers no worse).
+  // Yielding spins: a stage has many more waiters than CPUs, and the head they wait for needs a
+  // CPU; pause-only spins would keep it from one. But few yields: with many followers, every
+  // yield that finds another runnable thread is a context switch, and a long yielding tail costs
+  // more switches than the parks it saves (docs/bench/stage-scaling.md has the figures).
   BasicSpinWait<Sync> spin(kFollowerYields);
   for (;;) {
     // acquire: pairs with the release in notify() and with the release that sets PROMOTED in

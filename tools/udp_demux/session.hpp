@@ -2,10 +2,11 @@
 // peer threads and their pacing, the check of every delivered datagram, the latency histogram,
 // and the thread lifecycle (everyone waits at a start gate; a first error stops everything).
 //
-// A mode (modes.hpp) spawns its consumer threads through Session::spawn(); each consumer calls
-// arrive_and_wait() once set up, then feeds what it takes to deliver() / check() + ack(), and
-// calls consumer_finished() when done(peer) holds for every peer it serves. run() (session.cpp)
-// supervises: it starts the clock, reports progress, enforces the time bound, joins, and adds up.
+// A mode (modes.cpp, stage_mode.cpp; declared at the end of this file) spawns its consumer threads
+// through Session::spawn(); each consumer calls arrive_and_wait() once set up, then feeds what it
+// takes to deliver() / check() + ack(), and calls consumer_finished() when done(peer) holds for
+// every peer it serves. run() (session.cpp) supervises: it starts the clock, reports progress,
+// enforces the time bound, joins, and adds up.
 #pragma once
 
 #include <algorithm>

@@ -12,12 +12,10 @@ enum class SpinTail {
   // the lot's locks.
   Yield,
   // Keep pausing, in bursts of kBurst pauses. For waits on a signal from another thread (events,
-  // semaphores, countdowns, Stage, multi-waits). On Linux's EEVDF scheduler (6.6 and later)
-  // every sched_yield() pushes the caller's virtual deadline one slice ahead; a waiter that
-  // yielded a few times and then parked is woken late whenever the waker's CPU is busy. Measured
-  // here (2 vCPUs, 6.18): a ManualResetEvent broadcast to one parked waiter took 1.9 ms with
-  // yielding spins and 8 us with pause-only spins; ping-pong round trips 0.2-1.8 us with
-  // yields, 0.15-0.5 us without.
+  // semaphores, countdowns, multi-waits). On Linux's EEVDF scheduler (6.6 and later) every
+  // sched_yield() pushes the caller's virtual deadline one slice ahead, so a waiter that yielded
+  // a few times and then parked is woken late whenever the waker's CPU is busy (README,
+  // "Benchmarks", has the measured cost).
   Pause,
 };
 
