@@ -34,9 +34,9 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/lot/wake_tokens.hpp"
 #include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/detail/std_sync.hpp"
-#include "exitleft/detail/lot/wake_tokens.hpp"
 #include "exitleft/export.hpp"
 
 namespace exitleft {
@@ -47,8 +47,8 @@ namespace detail {
 //
 // The state machine, written against a sync policy (std_sync.hpp) so that the Relacy models in
 // tests/model/ check the same code. `Spin` = false parks at once (benchmarks use it to compare
-// with a raw futex). The slow paths are defined in src/primitives/raw_event_impl.hpp and compiled into the
-// library for StdSync.
+// with a raw futex). The slow paths are defined in src/primitives/raw_event_impl.hpp and compiled
+// into the library for StdSync.
 template <class Sync, bool Spin = true>
 class BasicRawEvent {
  public:
@@ -183,13 +183,14 @@ class BasicRawEvent {
     return WaitOpsFor<Sync, BasicRawEvent>::target(*this, state_, observed);
   }
 
-  // The slow paths, defined in src/primitives/raw_event_impl.hpp. A steady deadline; kNoDeadline waits
-  // forever.
+  // The slow paths, defined in src/primitives/raw_event_impl.hpp. A steady deadline; kNoDeadline
+  // waits forever.
   bool wait_one_slow(SteadyTime deadline) noexcept;
   bool wait_all_slow(SteadyTime deadline) noexcept;
   void set_one_slow(std::uint8_t observed) noexcept;
   void set_all_slow(std::uint8_t observed) noexcept;
   void pulse_one_slow() noexcept;
+  auto first_unless_multi(bool& redo) noexcept;
   void pulse_all_slow() noexcept;
   bool try_set_bits(std::uint8_t& observed, std::uint8_t set, std::uint8_t clear) noexcept;
   bool set_bits_unless_multi(std::uint8_t set, std::uint8_t clear) noexcept;
@@ -200,7 +201,8 @@ class BasicRawEvent {
   bool reset_multi() noexcept;
   bool consume(std::uint8_t observed) noexcept;
   template <bool Consume>
-  struct Signal;  // what the park loop needs (src/primitives/signal_wait.hpp): wait_one (Consume) or wait_all
+  struct Signal;  // what the park loop needs (src/primitives/signal_wait.hpp): wait_one (Consume)
+                  // or wait_all
 
   typename Sync::template Atomic<std::uint8_t> state_;
 };

@@ -1,10 +1,10 @@
-// RawEvent's slow paths. Included by src/primitives/instantiations.cpp (explicit instantiation for StdSync) and by
-// the Relacy models (tests/model/), which instantiate them for RelacySync.
+// RawEvent's slow paths. Included by src/primitives/instantiations.cpp (explicit instantiation for
+// StdSync) and by the Relacy models (tests/model/), which instantiate them for RelacySync.
 //
-// Ordering: the argument of src/primitives/signal_wait.hpp, whose loop the waits use. The setters keep its
-// side of it: signals are published by release RMWs on state_; while PARKED is set a setter
-// changes the state only inside an unpark callback (under the bucket lock); PARKED is cleared
-// only there, with an RMW on that bit alone.
+// Ordering: the argument of src/primitives/signal_wait.hpp, whose loop the waits use. The setters
+// keep its side of it: signals are published by release RMWs on state_; while PARKED is set a
+// setter changes the state only inside an unpark callback (under the bucket lock); PARKED is
+// cleared only there, with an RMW on that bit alone.
 #pragma once
 
 #include "exitleft/detail/lot/broadcast.hpp"
@@ -37,6 +37,22 @@ bool BasicRawEvent<Sync, Spin>::consume(std::uint8_t observed) noexcept {
 // here": the operation is redone under the multi-wait engine, which serves single waiters and
 // multi-waiters in one FIFO order.
 
+// The unpark filter of set_one and pulse_one: the first parked thread, unless a multi-object
+// wait registered meanwhile (then nobody, and `redo` tells the caller to go through the engine).
+template <class Sync, bool Spin>
+auto BasicRawEvent<Sync, Spin>::first_unless_multi(bool& redo) noexcept {
+  return [this, &redo, taken = false](parking_lot::ParkToken) mutable {
+    if (taken) return parking_lot::FilterOp::Stop;
+    // relaxed: under the bucket lock.
+    if (state_.load(std::memory_order_relaxed) & kMulti) {
+      redo = true;
+      return parking_lot::FilterOp::Stop;
+    }
+    taken = true;
+    return parking_lot::FilterOp::Unpark;
+  };
+}
+
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
   for (;;) {
@@ -54,29 +70,18 @@ void BasicRawEvent<Sync, Spin>::set_one_slow(std::uint8_t observed) noexcept {
     // Someone is parked: hand the signal to the first waiter under its bucket lock (E3), so
     // that the event never becomes available to a thread arriving meanwhile.
     bool redo = false;
-    bool taken = false;
-    Sync::unpark_filter(
-        this,
-        [&](parking_lot::ParkToken) {
-          // relaxed: under the bucket lock.
-          if (taken) return parking_lot::FilterOp::Stop;
-          if (state_.load(std::memory_order_relaxed) & kMulti) {
-            redo = true;
-            return parking_lot::FilterOp::Stop;
-          }
-          taken = true;
-          return parking_lot::FilterOp::Unpark;
-        },
-        [&](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
-          if (r.unparked_threads != 0) {
-            if (!r.have_more_threads) clear_parked();
-            return kTokenHandOff;
-          }
-          // PARKED was stale: its waiters timed out, or have not queued yet (they re-check
-          // under this lock and will find the event set), or this is a child after fork().
-          if (!redo && !set_bits_unless_multi(kAvailable, kParked)) redo = true;
-          return parking_lot::DEFAULT_UNPARK_TOKEN;
-        });
+    Sync::unpark_filter(this, first_unless_multi(redo),
+                        [&](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
+                          if (r.unparked_threads != 0) {
+                            if (!r.have_more_threads) clear_parked();
+                            return kTokenHandOff;
+                          }
+                          // PARKED was stale: its waiters timed out, or have not queued yet (they
+                          // re-check under this lock and will find the event set), or this is a
+                          // child after fork().
+                          if (!redo && !set_bits_unless_multi(kAvailable, kParked)) redo = true;
+                          return parking_lot::DEFAULT_UNPARK_TOKEN;
+                        });
     if (!redo) return;
     observed = state_.load(std::memory_order_relaxed);
   }
@@ -114,23 +119,11 @@ void BasicRawEvent<Sync, Spin>::set_all_slow(std::uint8_t observed) noexcept {
 template <class Sync, bool Spin>
 void BasicRawEvent<Sync, Spin>::pulse_one_slow() noexcept {
   bool redo = false;
-  bool taken = false;
-  Sync::unpark_filter(
-      this,
-      [&](parking_lot::ParkToken) {
-        if (taken) return parking_lot::FilterOp::Stop;
-        // relaxed: under the bucket lock.
-        if (state_.load(std::memory_order_relaxed) & kMulti) {
-          redo = true;
-          return parking_lot::FilterOp::Stop;
-        }
-        taken = true;
-        return parking_lot::FilterOp::Unpark;
-      },
-      [&](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
-        if (r.unparked_threads != 0 ? !r.have_more_threads : !redo) clear_parked();
-        return kTokenHandOff;
-      });
+  Sync::unpark_filter(this, first_unless_multi(redo),
+                      [&](parking_lot::UnparkResult r) -> parking_lot::UnparkToken {
+                        if (r.unparked_threads != 0 ? !r.have_more_threads : !redo) clear_parked();
+                        return kTokenHandOff;
+                      });
   if (redo && !pulse_multi(true)) pulse(true);  // MULTI went away again: pulse lock-free
 }
 
