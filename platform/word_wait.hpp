@@ -54,15 +54,22 @@ using exitleft::detail::kNoDeadline;
 using Word = std::atomic<std::uint32_t>;
 static_assert(sizeof(Word) == 4 && Word::is_always_lock_free);
 
+// What every backend declares: the operations of the contract at the top of this file, once for
+// words of this process and once for words several processes map.
+#define EXITLEFT_WORD_WAIT_OPERATIONS                                                     \
+  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept; \
+  static void wake_one(const Word* word) noexcept;                                        \
+  static void wake_all(const Word* word) noexcept;
+#define EXITLEFT_WORD_WAIT_SHARED_OPERATIONS                                                     \
+  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept; \
+  static void wake_one_shared(const Word* word) noexcept;                                        \
+  static void wake_all_shared(const Word* word) noexcept;
+
 // Linux: futex(FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG) with an absolute CLOCK_MONOTONIC deadline.
 struct LinuxFutex {
-  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
-  static void wake_one(const Word* word) noexcept;
-  static void wake_all(const Word* word) noexcept;
+  EXITLEFT_WORD_WAIT_OPERATIONS
   // Process-shared variants: the same word may be mapped by several processes.
-  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
-  static void wake_one_shared(const Word* word) noexcept;
-  static void wake_all_shared(const Word* word) noexcept;
+  EXITLEFT_WORD_WAIT_SHARED_OPERATIONS
   // Waits on two words at once (futex_waitv, Linux 5.16+): returns at once if `a` no longer holds
   // `expected_a` or `b` no longer holds `expected_b`, otherwise sleeps until a wake_* on either
   // word, a spurious wake-up, or the deadline; false only for the deadline. Use it only when
@@ -75,37 +82,25 @@ struct LinuxFutex {
 // Windows 8+: WaitOnAddress / WakeByAddressSingle / WakeByAddressAll. Millisecond timeouts are
 // rounded up and re-armed until the deadline.
 struct WindowsWaitOnAddress {
-  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
-  static void wake_one(const Word* word) noexcept;
-  static void wake_all(const Word* word) noexcept;
+  EXITLEFT_WORD_WAIT_OPERATIONS
   // Process-shared variants: polling (see the top of this file); the wakes reach only waiters of
   // this process, which they wake at once.
-  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
-  static void wake_one_shared(const Word* word) noexcept;
-  static void wake_all_shared(const Word* word) noexcept;
+  EXITLEFT_WORD_WAIT_SHARED_OPERATIONS
 };
 
 // macOS: __ulock_wait2 (ns timeouts) when the OS has it, otherwise __ulock_wait (µs timeouts in a
 // u32: long timeouts are capped, and a capped wait that ends is a spurious wake, never a timeout).
 struct DarwinUlock {
-  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
-  static void wake_one(const Word* word) noexcept;
-  static void wake_all(const Word* word) noexcept;
-  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
-  static void wake_one_shared(const Word* word) noexcept;
-  static void wake_all_shared(const Word* word) noexcept;
+  EXITLEFT_WORD_WAIT_OPERATIONS
+  EXITLEFT_WORD_WAIT_SHARED_OPERATIONS
 };
 
 // Any OS: hashed buckets of std::mutex + std::condition_variable.
 struct Portable {
-  static bool wait(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
-  static void wake_one(const Word* word) noexcept;
-  static void wake_all(const Word* word) noexcept;
+  EXITLEFT_WORD_WAIT_OPERATIONS
   // Process-shared variants: polling (see the top of this file); the wakes reach only waiters of
   // this process, which they wake at once.
-  static bool wait_shared(const Word& word, std::uint32_t expected, Deadline deadline) noexcept;
-  static void wake_one_shared(const Word* word) noexcept;
-  static void wake_all_shared(const Word* word) noexcept;
+  EXITLEFT_WORD_WAIT_SHARED_OPERATIONS
   // Reinitialises the buckets in a child process after fork(): another thread of the parent may
   // have held one of their mutexes at the moment of the fork.
   static void reset_after_fork() noexcept;
