@@ -36,14 +36,9 @@
 ///   without a hand-off that the dead-waiter rule above forbids (it would hold what others wait
 ///   for).
 ///
-/// How each wait-on-address backend serves it (platform/word_wait.hpp):
-/// - linux: a shared futex (no FUTEX_PRIVATE_FLAG) on the word; darwin: __ulock_wait2 /
-///   __ulock_wait with UL_COMPARE_AND_WAIT_SHARED. Waiters in any process sleep in the kernel and
-///   are woken directly.
-/// - windows (WaitOnAddress) and portable (mutex + condition variable buckets) cannot wait across
-///   processes: a waiter polls the word, with a back-off that grows to about 1 ms (Windows: to
-///   one tick of the system timer). Correct, no lost wake-up, only slower; a set() from the
-///   waiter's own process still wakes it at once.
+/// How each backend serves it (a futex or ulock shared by the processes on Linux and macOS;
+/// polling with a back-off of about 1 ms on Windows and the portable backend): see
+/// docs/guarantees.md, "Process-shared events".
 ///
 /// Waiters spin briefly before they sleep (on a machine with more than one CPU), so a hand-off
 /// between two running processes usually needs no system call.

@@ -30,14 +30,9 @@
 ///   between its update of the word and its wake-up call leaves sleepers asleep with the event
 ///   set; the next set() wakes them (set() wakes whenever waiters are counted, set or not).
 ///
-/// How each wait-on-address backend serves it (platform/word_wait.hpp):
-/// - linux: a shared futex (no FUTEX_PRIVATE_FLAG) on the word; darwin: __ulock_wait2 /
-///   __ulock_wait with UL_COMPARE_AND_WAIT_SHARED. Waiters in any process sleep in the kernel and
-///   are woken directly.
-/// - windows (WaitOnAddress) and portable (mutex + condition variable buckets) cannot wait across
-///   processes: a waiter polls the word, with a back-off that grows to about 1 ms (Windows: to
-///   one tick of the system timer). Correct, no lost wake-up, only slower; a set() from the
-///   waiter's own process still wakes it at once.
+/// How each backend serves it (a futex or ulock shared by the processes on Linux and macOS;
+/// polling with a back-off of about 1 ms on Windows and the portable backend): see
+/// docs/guarantees.md, "Process-shared events".
 #pragma once
 
 #include <atomic>
