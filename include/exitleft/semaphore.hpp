@@ -3,8 +3,14 @@
 ///
 /// What it guarantees:
 /// - release(n) adds n units, or returns false and changes nothing if the count would exceed the
-///   maximum. Units released while threads wait go straight to the waiters in FIFO order, one
-///   each, so a thread arriving later cannot take them first.
+///   maximum.
+/// - Fairness (as Win32 semaphores, not FIFO; parking_lot's eventual fairness): units released
+///   while threads wait go to the count and wake up to n waiters, first parked first; a thread
+///   that arrives meanwhile may take a unit before them (barging), and a woken waiter that finds
+///   none waits again. About every 0.5 ms a release hands its units directly to the first parked
+///   waiters instead, so no waiter is passed over for long (docs/guarantees.md, "Semaphore").
+///   While a wait_any / wait_all is registered on the semaphore, units go to its waiters, single
+///   and multi, in FIFO order.
 /// - acquire() takes one unit, waiting while there is none. try_acquire() never blocks.
 /// - A timed acquire's deadline is fixed when the call starts: spurious wake-ups and lost races
 ///   never restart the timeout (rsevents-extra's Semaphore restarts it). A zero or negative
@@ -26,9 +32,9 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/lot/wake_tokens.hpp"
 #include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/detail/std_sync.hpp"
-#include "exitleft/detail/lot/wake_tokens.hpp"
 #include "exitleft/export.hpp"
 
 namespace exitleft {
@@ -38,9 +44,9 @@ namespace detail {
 /// Semaphore's API).
 //
 // Written against a sync policy (std_sync.hpp) so that tests/model/ checks the same code; slow
-// paths in src/primitives/semaphore_impl.hpp. The state word holds the count (low 32 bits), a PARKED flag
-// (bit 32; while it is set the count is 0 and every release goes through the lot) and a MULTI
-// flag (bit 33: a multi-object wait is registered, multi_wait.hpp).
+// paths in src/primitives/semaphore_impl.hpp. The state word holds the count (low 32 bits), a
+// PARKED flag (bit 32; while it is set the count is 0 and every release goes through the lot) and a
+// MULTI flag (bit 33: a multi-object wait is registered, multi_wait.hpp).
 template <class Sync, bool Spin = true>
 class BasicSemaphore {
  public:

@@ -1,10 +1,15 @@
-// Semaphore's slow paths. Ordering: the argument of src/primitives/signal_wait.hpp, whose loop acquire uses.
+// Semaphore's slow paths. Ordering: the argument of src/primitives/signal_wait.hpp, whose loop
+// acquire uses.
 //
-// Invariant: while PARKED is set the count is 0. A waiter sets PARKED only when it saw the count
-// at 0; release() never adds units while PARKED is set (it comes here instead), and this slow
-// path adds units only in the same RMW that clears PARKED (or adds none, when waiters remain).
-// So a thread queued in the lot always means count 0, and units released while threads wait go
-// to them first, in FIFO order.
+// Fairness: barging, with parking_lot's eventual fairness. A waiter sets PARKED only when it saw
+// the count at 0, and release() comes here while PARKED is set. Normally the released units go
+// to the count, where any thread may take them (an arriving one included), and up to n parked
+// threads are woken, in FIFO order, to look again (kTokenRetry): one that finds the units gone
+// parks again, at the back of the queue. About every 0.5 ms per bucket the lot says be_fair:
+// then each woken thread receives its unit directly (kTokenHandOff) and the count gets only the
+// rest, so a parked waiter is never passed over for longer than that. Running threads keep
+// taking units without a wake-up per unit, which a strict FIFO hand-off costs. While MULTI is
+// set the engine serves waiters in FIFO order instead (multi_wait/engine.hpp).
 #pragma once
 
 #include "exitleft/detail/multi_wait/engine.hpp"
@@ -38,12 +43,14 @@ bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
           redo = true;
           return kTokenHandOff;
         }
-        // Each woken thread got one unit directly; the rest goes to the count.
-        const std::uint64_t rest = n - r.unparked_threads;
+        // Fair: each woken thread gets one unit directly, the rest goes to the count. Otherwise
+        // every unit goes to the count and the woken threads compete for them.
+        const bool hand_off = r.unparked_threads != 0 && r.be_fair;
+        const std::uint64_t rest = hand_off ? n - r.unparked_threads : n;
         for (;;) {
           if (rest > max_ - count_of(s)) {
-            // Only possible when nobody was queued (then the count may have grown since the
-            // caller looked): fail without changing anything, as release() promises.
+            // The count grew since the caller looked: fail without changing it, as release()
+            // promises (the threads woken meanwhile only look again).
             released = false;
             break;
           }
@@ -56,7 +63,7 @@ bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
             break;
           }
         }
-        return kTokenHandOff;
+        return hand_off && released ? kTokenHandOff : kTokenRetry;
       });
   if (redo) return release_multi(n);
   // Units added while a multi-waiter registered: let the engine hand them out. (If it has gone

@@ -1,8 +1,9 @@
-// Relacy models of the single-object primitives: RawEvent (src/primitives/raw_event_impl.hpp), Semaphore
-// (src/primitives/semaphore_impl.hpp) and CountdownEvent (src/primitives/countdown_event_impl.hpp), instantiated on
-// RelacySync (or ObservedSync, which also reports who the lot queued and woke), each reaching the
-// lot of the running model. Waits with a deadline are timed futex waits that Relacy may time out
-// at any point; untimed waiters that never wake are reported as deadlocks.
+// Relacy models of the single-object primitives: RawEvent (src/primitives/raw_event_impl.hpp),
+// Semaphore (src/primitives/semaphore_impl.hpp) and CountdownEvent
+// (src/primitives/countdown_event_impl.hpp), instantiated on RelacySync (or ObservedSync, which
+// also reports who the lot queued and woke), each reaching the lot of the running model. Waits with
+// a deadline are timed futex waits that Relacy may time out at any point; untimed waiters that
+// never wake are reported as deadlocks.
 //
 // Guarantees checked (SPEC "Events", "Semaphore and CountdownEvent"):
 // - events.set_one.*: E1/E2 a waiter whose set came after it began waiting returns true; every
@@ -28,9 +29,9 @@
 //   parked, without waking them: DEADLOCK.
 // The same copies without their bug pass the same models (events.copy.*, sem.copy.*).
 
-#include "src/primitives/countdown_event_impl.hpp"
 #include "src/lot/lot_mutex_impl.hpp"
 #include "src/multi_wait/engine_impl.hpp"
+#include "src/primitives/countdown_event_impl.hpp"
 #include "src/primitives/raw_event_impl.hpp"
 #include "src/primitives/semaphore_impl.hpp"
 #include "tests/model/model_main.hpp"
@@ -749,6 +750,10 @@ int main(int argc, char** argv) {
           expect_pass<SemUnits<Sem<true>>>("sem.units.random", randomly(200'000)),
           expect_pass<SemTwoWaiters<Sem<false>>>("sem.release_two", no_spurious(bounded(1))),
           expect_pass<SemTwoWaiters<Sem<true>>>("sem.release_two.random", randomly(200'000)),
+          // The same with every release fair (units handed to the woken waiters directly).
+          expect_pass<SemPastMax<Sem<false>>>("sem.past_max", fair(no_spurious(bounded(3)))),
+          expect_pass<SemUnits<Sem<true>>>("sem.units.random", fair(randomly(200'000))),
+          expect_pass<SemTwoWaiters<Sem<false>>>("sem.release_two", fair(no_spurious(bounded(1)))),
           expect_pass<SemUnits<MiniSemaphore<RelacySync, SemBug::None>>>("sem.copy.units.random",
                                                                          randomly(200'000)),
           // CountdownEvent

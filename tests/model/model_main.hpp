@@ -52,6 +52,9 @@ struct Schedule {
   unsigned depth_limit = 20'000;
   // Whether futex waits may wake spuriously (RelacySync::spurious_wakeups); see no_spurious().
   bool spurious_wakeups = true;
+  // Whether the model's clock runs, so that every unpark says be_fair (RelacySync::clock_runs);
+  // see fair().
+  bool clock_runs = false;
 
   std::string describe() const {
     std::string name;
@@ -69,7 +72,9 @@ struct Schedule {
         name = "?";
         break;
     }
-    return spurious_wakeups ? name : name + ",quiet";
+    if (!spurious_wakeups) name += ",quiet";
+    if (clock_runs) name += ",fair";
+    return name;
   }
 };
 
@@ -86,17 +91,17 @@ using FullSchedule = ScheduleOf<rl::full_search_scheduler>;
 
 // `iterations` random schedules.
 inline RandomSchedule randomly(rl::iteration_t iterations) {
-  return {{rl::sched_random, iterations, 0, Schedule{}.depth_limit, true}};
+  return {{rl::sched_random, iterations, 0, Schedule{}.depth_limit, true, false}};
 }
 // Every schedule with at most `context_bound` preemptions (and every choice of value read,
 // time-out and spurious wake-up along them): exhaustive within the bound.
 inline BoundedSchedule bounded(unsigned context_bound) {
-  return {{rl::sched_bound, 0, context_bound, Schedule{}.depth_limit, true}};
+  return {{rl::sched_bound, 0, context_bound, Schedule{}.depth_limit, true, false}};
 }
 // Every schedule. Only for tiny models without loops: spurious wake-ups and spinning make the
 // tree of most models unbounded.
 inline FullSchedule exhaustive() {
-  return {{rl::sched_full, 0, 0, Schedule{}.depth_limit, true}};
+  return {{rl::sched_full, 0, 0, Schedule{}.depth_limit, true, false}};
 }
 // `schedule` without spurious futex wake-ups ("quiet" in the case's line). A thread blocked in
 // an untimed wait then stays blocked until it is woken, which bounds the tree of a model without
@@ -105,6 +110,14 @@ inline FullSchedule exhaustive() {
 template <class S>
 S no_spurious(S schedule) {
   schedule.spurious_wakeups = false;
+  return schedule;
+}
+
+// `schedule` with a running clock ("fair" in the case's line): every unpark says be_fair, so the
+// fair branch of a primitive (Semaphore's direct hand-off) is the one explored.
+template <class S>
+S fair(S schedule) {
+  schedule.clock_runs = true;
   return schedule;
 }
 
@@ -205,9 +218,11 @@ inline bool run_case(const ModelCase& c, bool show) {
   std::printf("[ RUN  ] %s\n", c.name.c_str());
   std::fflush(stdout);
   RelacySync::spurious_wakeups = c.schedule.spurious_wakeups;
+  RelacySync::clock_runs = c.schedule.clock_runs;
   const auto start = std::chrono::steady_clock::now();
   c.simulate(params);
   RelacySync::spurious_wakeups = true;
+  RelacySync::clock_runs = false;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();

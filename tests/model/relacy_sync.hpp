@@ -205,8 +205,16 @@ struct RelacySync {
   static void yield() { rl::yield(1, RL_INFO); }
   static bool multi_core() { return true; }
   // No clock in a model: time stands still (be_fair never turns true). Deadlines are modelled by
-  // wait(): a timed wait may time out at any point Relacy chooses.
-  static std::chrono::steady_clock::time_point now() { return {}; }
+  // wait(): a timed wait may time out at any point Relacy chooses. With `clock_runs` (the
+  // schedules made with fair(), model_main.hpp) every call moves time 2 ms on, so that every
+  // unpark says be_fair and the fair hand-offs are explored instead.
+  static inline bool clock_runs = false;
+  static std::chrono::steady_clock::time_point now() {
+    if (!clock_runs) return {};
+    static std::int64_t ns = 0;
+    ns += 2'000'000;
+    return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(ns));
+  }
 
   // Whether a futex wait may wake spuriously. On by default (the platform layer allows it). With
   // it on, a blocked thread may wake at every scheduling point, so the tree of schedules has no
