@@ -22,6 +22,10 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -88,6 +92,56 @@ inline void ping_pong_options(benchmark::internal::Benchmark* b) {
   add_min_statistic(b);
 }
 
+// Where the two threads of a ping-pong run. Free: wherever the scheduler puts them (figures
+// are then often bimodal on a small machine: same CPU or not). OneCpu: both pinned to CPU 0
+// (every hand-off is a context switch on that CPU). TwoCpus: the benchmark thread on CPU 0, the
+// partner on CPU 1 (every hand-off crosses CPUs). Pinning uses sched_setaffinity (Linux); where
+// it fails (one CPU only, another OS) the benchmark is skipped with a message.
+enum class Placement : int { Free = 0, OneCpu = 1, TwoCpus = 2 };
+
+inline bool pin_to(int cpu) noexcept {
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof(set), &set) == 0;
+#else
+  (void)cpu;
+  return false;
+#endif
+}
+
+// Pins the calling (benchmark) thread for the scope's life and restores its mask after.
+class PinScope {
+ public:
+  explicit PinScope(Placement p) {
+#if defined(__linux__)
+    if (p == Placement::Free) return;
+    saved_ok_ = sched_getaffinity(0, sizeof(saved_), &saved_) == 0;
+    ok_ = saved_ok_ && pin_to(0);
+#else
+    ok_ = p == Placement::Free;
+#endif
+  }
+  ~PinScope() {
+#if defined(__linux__)
+    if (saved_ok_) sched_setaffinity(0, sizeof(saved_), &saved_);
+#endif
+  }
+  PinScope(const PinScope&) = delete;
+  PinScope& operator=(const PinScope&) = delete;
+  bool ok() const noexcept {
+    return ok_;
+  }
+
+ private:
+  bool ok_ = true;
+  bool saved_ok_ = false;
+#if defined(__linux__)
+  cpu_set_t saved_{};
+#endif
+};
+
 // Two channels and a partner thread that answers on them: it takes from `to_partner` and gives
 // on `to_main` until it is stopped. The thread starts in the constructor and is stopped and
 // joined in the destructor, so a benchmark creates one before its timed loop and lets it go
@@ -96,8 +150,12 @@ inline void ping_pong_options(benchmark::internal::Benchmark* b) {
 template <class ToPartner, class ToMain = ToPartner>
 class PingPongPartner {
  public:
-  PingPongPartner(ToPartner& to_partner, ToMain& to_main)
-      : to_partner_(to_partner), to_main_(to_main), thread_([this] {
+  PingPongPartner(ToPartner& to_partner, ToMain& to_main, Placement placement = Placement::Free)
+      : to_partner_(to_partner), to_main_(to_main), thread_([this, placement] {
+          if (placement != Placement::Free) {
+            pinned_ok_.store(pin_to(placement == Placement::OneCpu ? 0 : 1));
+          }
+          pinned_.store(true);
           for (;;) {
             to_partner_.take();
             // acquire: pairs with the release store in the destructor.
@@ -116,6 +174,12 @@ class PingPongPartner {
   PingPongPartner(const PingPongPartner&) = delete;
   PingPongPartner& operator=(const PingPongPartner&) = delete;
 
+  // Whether the partner's pinning worked (waits until it tried).
+  bool pinned_ok() const noexcept {
+    while (!pinned_.load()) std::this_thread::yield();
+    return pinned_ok_.load();
+  }
+
   // One round trip from the calling thread.
   void round_trip() noexcept {
     to_partner_.give();
@@ -132,14 +196,25 @@ class PingPongPartner {
   ToPartner& to_partner_;
   ToMain& to_main_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> pinned_{false};
+  std::atomic<bool> pinned_ok_{true};
   std::thread thread_;  // last: starts once the members above exist
 };
 
 // Runs the timed loop of `state`, one round trip per iteration, between the benchmark thread
 // and a partner thread (PingPongPartner). Register with ping_pong_options.
 template <class ToPartner, class ToMain>
-void ping_pong(benchmark::State& state, ToPartner& to_partner, ToMain& to_main) {
-  PingPongPartner<ToPartner, ToMain> partner(to_partner, to_main);
+void ping_pong(benchmark::State& state, ToPartner& to_partner, ToMain& to_main,
+               Placement placement = Placement::Free) {
+  PinScope pin(placement);
+  PingPongPartner<ToPartner, ToMain> partner(to_partner, to_main, placement);
+  if (!pin.ok() || !partner.pinned_ok() ||
+      (placement == Placement::TwoCpus && std::thread::hardware_concurrency() < 2)) {
+    state.SkipWithError("cannot place the threads (sched_setaffinity)");
+    for (auto _ : state) {
+    }
+    return;
+  }
   for (auto _ : state) partner.round_trip();
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));  // round trips/s
 }

@@ -5,14 +5,18 @@
 //       BM_AutoResetSetTryWait           AutoResetEvent set() + try_wait()         goal <= 1.1x
 //       floor BM_BinarySemaphoreReleaseTryAcquire  std::binary_semaphore, the same pair  goal >=
 //       15x slower BM_SemaphoreReleaseTryAcquire / BM_CountingSemaphoreReleaseTryAcquire
-//   P2  BM_PingPong/<kind>               two threads hand a token back and forth (wall time per
+//   P2  BM_PingPong/<kind>/<P>           two threads hand a token back and forth (wall time per
 //                                        round trip): raw futex, AutoResetEvent (spinning and
-//                                        not), std::binary_semaphore, std::mutex+condition_variable
+//                                        not), std::binary_semaphore,
+//                                        std::mutex+condition_variable; P = 0 threads placed
+//                                        freely, 1 both pinned to one CPU, 2 pinned to two CPUs
+//                                        (issue 13)
 //       BM_Paired/<a>_vs_<b>             the same, in alternating blocks against one partner
 //                                        thread; "ratio" = a / b block by block (the steady figure)
 //   P3  BM_Broadcast/<kind>/N            from set() until the last of N waiters runs: raw
 //                                        FUTEX_WAKE(INT_MAX) on one word vs ManualResetEvent
-//       BM_SemaphoreThroughput/<kind>    4 producers, 4 consumers, 20 000 units each
+//       BM_SemaphoreThroughput/<kind>/N  N producers, N consumers (1, 4, 8), 20 000 units each;
+//       BM_SemaphoreThroughputRounds/N   both in every iteration: exitleft_vs_std (goal <= 1.0)
 //
 // tools/bench-ratios.py --builtin <json> prints the ratios.
 #include <benchmark/benchmark.h>
@@ -133,26 +137,26 @@ struct MutexCvChannel {
   bool token = false;
 };
 
+// The arg places the two threads: 0 free, 1 both on CPU 0, 2 on CPUs 0 and 1 (bench_util.hpp).
 template <class Channel>
 void BM_PingPong(benchmark::State& state) {
   Channel to_partner, to_main;
-  exitleft::bench::ping_pong(state, to_partner, to_main);
+  exitleft::bench::ping_pong(state, to_partner, to_main,
+                             static_cast<exitleft::bench::Placement>(state.range(0)));
 }
-BENCHMARK(BM_PingPong<RawFutexChannel>)
-    ->Name("BM_PingPong/RawFutex")
-    ->Apply(exitleft::bench::ping_pong_options);
-BENCHMARK(BM_PingPong<AutoResetChannel>)
-    ->Name("BM_PingPong/AutoReset")
-    ->Apply(exitleft::bench::ping_pong_options);
+void placements(benchmark::internal::Benchmark* b) {
+  b->Arg(0)->Arg(1)->Arg(2);
+  exitleft::bench::ping_pong_options(b);
+}
+BENCHMARK(BM_PingPong<RawFutexChannel>)->Name("BM_PingPong/RawFutex")->Apply(placements);
+BENCHMARK(BM_PingPong<AutoResetChannel>)->Name("BM_PingPong/AutoReset")->Apply(placements);
 BENCHMARK(BM_PingPong<AutoResetNoSpinChannel>)
     ->Name("BM_PingPong/AutoResetNoSpin")
-    ->Apply(exitleft::bench::ping_pong_options);
+    ->Apply(placements);
 BENCHMARK(BM_PingPong<BinarySemaphoreChannel>)
     ->Name("BM_PingPong/BinarySemaphore")
-    ->Apply(exitleft::bench::ping_pong_options);
-BENCHMARK(BM_PingPong<MutexCvChannel>)
-    ->Name("BM_PingPong/MutexCv")
-    ->Apply(exitleft::bench::ping_pong_options);
+    ->Apply(placements);
+BENCHMARK(BM_PingPong<MutexCvChannel>)->Name("BM_PingPong/MutexCv")->Apply(placements);
 
 template <class Candidate, class Baseline>
 void BM_Paired(benchmark::State& state) {
