@@ -391,25 +391,32 @@ class Charts:
             return
         t = lambda b: self.r.time("events_bench", b, "real")  # noqa: E731
         bar_panel(axes[0], [
-            ("raw futex\n(no spin)", t("PingPong/RawFutex"), BASELINE),
-            ("AutoResetEvent\nno spin", t("PingPong/AutoResetNoSpin"), EXITLEFT),
-            ("AutoResetEvent\n(spins)", t("PingPong/AutoReset"), EXITLEFT),
-            ("std::binary_\nsemaphore", t("PingPong/BinarySemaphore"), BASELINE),
-            ("std::mutex +\ncondition_variable", t("PingPong/MutexCv"), BASELINE),
+            ("raw futex\n(no spin)", t("PingPong/RawFutex/0"), BASELINE),
+            ("AutoResetEvent\nno spin", t("PingPong/AutoResetNoSpin/0"), EXITLEFT),
+            ("AutoResetEvent\n(spins)", t("PingPong/AutoReset/0"), EXITLEFT),
+            ("std::binary_\nsemaphore", t("PingPong/BinarySemaphore/0"), BASELINE),
+            ("std::mutex +\ncondition_variable", t("PingPong/MutexCv/0"), BASELINE),
         ], "separate benchmarks (n.nn× = vs raw futex)", "wall time per round trip",
             reference=0)
         c = lambda bench: self.r.ratio("events_bench", "counter", bench, "ratio")  # noqa: E731
         p = lambda a, b: self.r.ratio("events_bench", "pair", a, b)  # noqa: E731
         ratio_panel(axes[1], [
             ("no-spin / raw futex\n(paired blocks)", c("Paired/AutoResetNoSpin_vs_RawFutex")),
-            ("no-spin / raw futex\n(separate)", p("PingPong/AutoResetNoSpin", "PingPong/RawFutex")),
+            ("no-spin / raw futex\n(separate)", p("PingPong/AutoResetNoSpin/0", "PingPong/RawFutex/0")),
             ("AutoResetEvent / binary_semaphore\n(paired blocks)",
              c("Paired/AutoReset_vs_BinarySemaphore")),
             ("AutoResetEvent / binary_semaphore\n(separate)",
-             p("PingPong/AutoReset", "PingPong/BinarySemaphore")),
+             p("PingPong/AutoReset/0", "PingPong/BinarySemaphore/0")),
             ("AutoResetEvent / mutex+cv\n(paired blocks)", c("Paired/AutoReset_vs_MutexCv")),
-            ("AutoResetEvent / mutex+cv\n(separate)", p("PingPong/AutoReset", "PingPong/MutexCv")),
-        ], "exitleft / baseline (lower is better); paired = alternating blocks, one partner")
+            ("AutoResetEvent / mutex+cv\n(separate)", p("PingPong/AutoReset/0", "PingPong/MutexCv/0")),
+            ("AutoResetEvent / mutex+cv\n(both on one CPU)",
+             p("PingPong/AutoReset/1", "PingPong/MutexCv/1")),
+            ("AutoResetEvent / mutex+cv\n(on two CPUs)", p("PingPong/AutoReset/2", "PingPong/MutexCv/2")),
+            ("no-spin / raw futex\n(both on one CPU)",
+             p("PingPong/AutoResetNoSpin/1", "PingPong/RawFutex/1")),
+            ("no-spin / raw futex\n(on two CPUs)", p("PingPong/AutoResetNoSpin/2", "PingPong/RawFutex/2")),
+        ], "exitleft / baseline (lower is better); paired = alternating blocks, one partner; "
+           "separate = threads placed freely unless pinned")
         legend(fig, [("exitleft", EXITLEFT), ("baseline, same run", BASELINE),
                      ("goal met", GOAL_OK), ("goal missed", GOAL_MISSED)])
         self.save(fig, name, title)
@@ -632,18 +639,22 @@ class Charts:
 
     def semaphore(self):
         name = "semaphore.png"
-        title = "Semaphore: 4 producers / 4 consumers, 80 000 units (wall time per run)"
-        fig, axes = self.figure("events_bench", name, title, 1, width=9)
+        title = "Semaphore: N producers / N consumers, 20 000 units each"
+        fig, axes = self.figure("events_bench", name, title, 2, width=14, ratios=[1, 1])
         if fig is None:
             return
         bar_panel(axes[0], [
-            ("std::counting_semaphore", self.r.time("events_bench", "SemaphoreThroughput/std",
+            ("std::counting_semaphore", self.r.time("events_bench", "SemaphoreThroughput/std/4",
                                                     "real"), BASELINE),
-            ("exitleft::Semaphore", self.r.time("events_bench", "SemaphoreThroughput/exitleft",
+            ("exitleft::Semaphore", self.r.time("events_bench", "SemaphoreThroughput/exitleft/4",
                                                 "real"), EXITLEFT),
-        ], "n.nn× = vs std::counting_semaphore (lower is better)", "wall time per run",
-            reference=0)
-        legend(fig, [("exitleft", EXITLEFT), ("baseline", BASELINE)])
+        ], "4 / 4, separate runs (n.nn× = vs std)", "wall time per run", reference=0)
+        c = lambda n: self.r.ratio("events_bench", "counter",  # noqa: E731
+                                   f"SemaphoreThroughputRounds/{n}", "exitleft_vs_std")
+        ratio_panel(axes[1], [(f"{n} / {n}", c(n)) for n in (1, 4, 8)],
+                    "exitleft / std::counting_semaphore, same iteration (lower is better)")
+        legend(fig, [("exitleft", EXITLEFT), ("baseline", BASELINE),
+                     ("goal met", GOAL_OK), ("goal missed", GOAL_MISSED)])
         self.save(fig, name, title)
 
     def all(self):
