@@ -27,9 +27,9 @@
 
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/lot/wake_tokens.hpp"
 #include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/detail/std_sync.hpp"
-#include "exitleft/detail/lot/wake_tokens.hpp"
 #include "exitleft/export.hpp"
 
 namespace exitleft {
@@ -38,9 +38,9 @@ namespace detail {
 /// The state machine of CountdownEvent, written against a sync policy (the members are
 /// CountdownEvent's API).
 //
-// Written against a sync policy (std_sync.hpp); slow paths in src/primitives/countdown_event_impl.hpp.
-// The state word holds the count (low 62 bits), a MULTI flag (bit 62: a multi-object wait is
-// registered, multi_wait.hpp) and a PARKED flag (bit 63).
+// Written against a sync policy (std_sync.hpp); slow paths in
+// src/primitives/countdown_event_impl.hpp. The state word holds the count (low 62 bits), a MULTI
+// flag (bit 62: a multi-object wait is registered, multi_wait.hpp) and a PARKED flag (bit 63).
 template <class Sync, bool Spin = true>
 class BasicCountdownEvent {
  public:
@@ -153,8 +153,8 @@ class BasicCountdownEvent {
   friend struct WaitOpsFor;
   friend struct WaitAccess;
   using Word = std::uint64_t;
-  static bool signalled(Word s) noexcept { return (s & kCountMask) == 0; }
-  static Word consumed(Word s) noexcept { return s; }  // never called: nothing consumes
+  static constexpr bool signalled(Word s) noexcept { return (s & kCountMask) == 0; }
+  static constexpr Word consumed(Word s) noexcept { return s; }  // waits only observe
   bool try_take() noexcept { return try_wait(); }
   WaitTarget<Sync> wait_target() noexcept {
     return WaitOpsFor<Sync, BasicCountdownEvent>::target(*this, state_, true);

@@ -176,8 +176,8 @@ class BasicRawEvent {
   friend struct WaitOpsFor;
   friend struct WaitAccess;
   using Word = std::uint8_t;
-  static bool signalled(Word s) noexcept { return (s & kAvailable) != 0; }
-  static Word consumed(Word s) noexcept { return static_cast<Word>(s & ~kAvailable); }
+  static constexpr bool signalled(Word s) noexcept { return (s & kAvailable) != 0; }
+  static constexpr Word consumed(Word s) noexcept { return static_cast<Word>(s & ~kAvailable); }
   bool try_take() noexcept { return try_wait_one(); }
   WaitTarget<Sync> wait_target(bool observed) noexcept {
     return WaitOpsFor<Sync, BasicRawEvent>::target(*this, state_, observed);

@@ -124,7 +124,7 @@ class BasicSemaphore {
       throw std::invalid_argument("exitleft::Semaphore: initial count exceeds max");
     return initial;
   }
-  static std::uint32_t count_of(std::uint64_t s) noexcept {
+  static constexpr std::uint32_t count_of(std::uint64_t s) noexcept {
     return static_cast<std::uint32_t>(s & kCountMask);
   }
   // What the multi-wait engine needs (detail/multi_wait.hpp).
@@ -132,8 +132,8 @@ class BasicSemaphore {
   friend struct WaitOpsFor;
   friend struct WaitAccess;
   using Word = std::uint64_t;
-  static bool signalled(Word s) noexcept { return count_of(s) != 0; }
-  static Word consumed(Word s) noexcept { return s - 1; }
+  static constexpr bool signalled(Word s) noexcept { return count_of(s) != 0; }
+  static constexpr Word consumed(Word s) noexcept { return s - 1; }
   bool try_take() noexcept { return try_acquire(); }
   WaitTarget<Sync> wait_target() noexcept {
     return WaitOpsFor<Sync, BasicSemaphore>::target(*this, state_, false);

@@ -58,7 +58,10 @@ void MultiWaitEngine<Sync>::register_record(Record& r) noexcept {
       heads_[b].store(&e);
     }
     tails_[b].store(&e);
-    r.targets[i].ops->set_multi(r.targets[i].state, true);
+    // acq_rel: setting MULTI makes every later lock-free compare-exchange on the object fail (it
+    // expects the bit clear), so all its changes come here; the acquire half reads what its last
+    // lock-free operation left.
+    word(r.targets[i]).fetch_or(r.targets[i].ops->multi_bit, std::memory_order_acq_rel);
   }
 }
 
@@ -81,7 +84,9 @@ void MultiWaitEngine<Sync>::unregister_record(Record& r) noexcept {
     }
   }
   for (std::size_t i = 0; i < r.count; ++i) {
-    if (!has_entries(r.targets[i].key)) r.targets[i].ops->set_multi(r.targets[i].state, false);
+    if (!has_entries(r.targets[i].key)) {
+      word(r.targets[i]).fetch_and(~r.targets[i].ops->multi_bit, std::memory_order_acq_rel);
+    }
   }
 }
 
@@ -137,12 +142,13 @@ void MultiWaitEngine<Sync>::dispatch(const Target& t, bool observed) noexcept {
         serve_entries(t, observed, seq, wake);
         if (observed) return parking_lot::FilterOp::Unpark;
         if (!signalled(t)) return parking_lot::FilterOp::Stop;
-        t.ops->consume(t.state);  // its unit / the event's signal is handed over with kTokenHandOff
+        take(t);  // its unit / the event's signal is handed over with kTokenHandOff
         return parking_lot::FilterOp::Unpark;
       },
       [&](parking_lot::UnparkResult r) {
         serve_entries(t, observed, ~std::uint64_t{0}, wake);
-        if (!r.have_more_threads) t.ops->clear_parked(t.state);
+        // relaxed: under the object's bucket lock.
+        if (!r.have_more_threads) word(t).fetch_and(~t.ops->parked_bit, std::memory_order_relaxed);
         return token;
       });
   release_records(wake);
@@ -227,7 +233,8 @@ auto MultiWaitEngine<Sync>::single_attempt(const Target& t) noexcept -> Attempt 
     consume(t);
     return {Attempt::kSignalled, 0};
   }
-  t.ops->mark_parked(t.state);  // validate checks it again under the bucket lock
+  // relaxed: validate checks it again under the bucket lock.
+  word(t).fetch_or(t.ops->parked_bit, std::memory_order_relaxed);
   const std::uint64_t seq = next_seq_.load();
   next_seq_.store(seq + 1);
   return {Attempt::kPark, seq};

@@ -39,26 +39,61 @@
 
 namespace exitleft::detail {
 
-// What the engine needs of one kind of object, provided by the primitive (see WaitOpsFor): a
-// few functions over its state word. The engine never reads a primitive's bits itself, and no
-// primitive header is included here.
+// What the engine needs of one kind of object, provided by the primitive (see WaitOpsFor): the
+// layout of its state word, as data the engine reads without a call, and the object's own
+// lock-free take. The engine knows no primitive and includes none of their headers.
 template <class Sync>
 struct WaitOps {
-  // Is MULTI set? relaxed: MULTI only changes under the engine lock, held by the caller.
-  bool (*routed)(const void* word) noexcept;
-  // Is the object signalled? acquire: pairs with the release RMWs that signal it.
-  bool (*signalled)(const void* word) noexcept;
-  // Takes one signal (a unit, the event's set state). acq_rel; the value bits only. Only called
-  // under the engine lock, on a signalled object.
-  void (*consume)(void* word) noexcept;
-  // Sets or clears MULTI. acq_rel: see the design notes above.
-  void (*set_multi)(void* word, bool on) noexcept;
-  // Sets PARKED (relaxed: validate re-checks it under the bucket lock), clears it (relaxed:
-  // only under the object's bucket lock).
-  void (*mark_parked)(void* word) noexcept;
-  void (*clear_parked)(void* word) noexcept;
+  std::uint8_t word_bytes;   // 1 (std::uint8_t, events) or 8 (std::uint64_t)
+  bool signalled_at_zero;    // signalled while the value bits are 0 (a countdown), else while not
+  std::uint64_t value_mask;  // the value bits: AVAILABLE, or the count
+  std::uint64_t multi_bit;   // MULTI: a multi-object wait is registered
+  std::uint64_t parked_bit;  // PARKED: a thread may be parked on the object's address
   // The object's own lock-free take (try_wait_one, try_acquire) of a consuming wait.
   bool (*try_take)(void* object) noexcept;
+};
+
+// One object's state word, read and changed through its WaitOps. Taking one signal is a
+// decrement of the word for every consuming kind (an event's AVAILABLE is bit 0; a semaphore's
+// count is the low bits): WaitOpsFor checks it.
+template <class Sync>
+class WaitWord {
+ public:
+  WaitWord(const WaitOps<Sync>& ops, void* word) noexcept : ops_(ops), word_(word) {}
+  std::uint64_t load(std::memory_order o) const noexcept {
+    return ops_.word_bytes == 1 ? std::uint64_t{small().load(o)} : large().load(o);
+  }
+  void fetch_or(std::uint64_t bits, std::memory_order o) noexcept {
+    if (ops_.word_bytes == 1) {
+      small().fetch_or(static_cast<std::uint8_t>(bits), o);
+    } else {
+      large().fetch_or(bits, o);
+    }
+  }
+  void fetch_and(std::uint64_t bits, std::memory_order o) noexcept {
+    if (ops_.word_bytes == 1) {
+      small().fetch_and(static_cast<std::uint8_t>(bits), o);
+    } else {
+      large().fetch_and(bits, o);
+    }
+  }
+  void decrement(std::memory_order o) noexcept {
+    if (ops_.word_bytes == 1) {
+      small().fetch_sub(std::uint8_t{1}, o);
+    } else {
+      large().fetch_sub(std::uint64_t{1}, o);
+    }
+  }
+
+ private:
+  typename Sync::template Atomic<std::uint8_t>& small() const noexcept {
+    return *static_cast<typename Sync::template Atomic<std::uint8_t>*>(word_);
+  }
+  typename Sync::template Atomic<std::uint64_t>& large() const noexcept {
+    return *static_cast<typename Sync::template Atomic<std::uint64_t>*>(word_);
+  }
+  const WaitOps<Sync>& ops_;
+  void* word_;
 };
 
 // One object as a multi-object wait sees it. `key` is the object's address (where its single
@@ -73,44 +108,27 @@ struct WaitTarget {
 };
 
 // The WaitOps of a primitive `Object`, built from what it declares (privately, with this
-// template its friend): `Word` (its state word's type), `kMulti`, `kParked`, `static bool
-// signalled(Word)`, `static Word consumed(Word)` (the word after taking one signal; unused by
-// observed-only objects) and `bool try_take() noexcept`.
+// template its friend): `Word` (its state word's type), `kMulti`, `kParked`, `static constexpr
+// bool signalled(Word)`, `static constexpr Word consumed(Word)` (the word after taking one
+// signal) and `bool try_take() noexcept`.
 template <class Sync, class Object>
 struct WaitOpsFor {
   using Word = typename Object::Word;
-  using Atomic = typename Sync::template Atomic<Word>;
-  static Atomic& at(void* w) noexcept { return *static_cast<Atomic*>(w); }
-  static const Atomic& at(const void* w) noexcept { return *static_cast<const Atomic*>(w); }
+  static_assert(sizeof(Word) == 1 || sizeof(Word) == 8);
+  // Taking a signal is a decrement (WaitWord), unless waits only observe (signalled at zero).
+  static_assert(Object::signalled(0) || Object::consumed(1) == 0);
 
   static constexpr WaitOps<Sync> table{
-      [](const void* w) noexcept {
-        return (at(w).load(std::memory_order_relaxed) & Object::kMulti) != 0;
-      },
-      [](const void* w) noexcept {
-        return Object::signalled(at(w).load(std::memory_order_acquire));
-      },
-      [](void* w) noexcept {
-        Word s = at(w).load(std::memory_order_relaxed);
-        while (!at(w).compare_exchange_weak(s, Object::consumed(s), std::memory_order_acq_rel,
-                                            std::memory_order_relaxed)) {
-        }
-      },
-      [](void* w, bool on) noexcept {
-        if (on) {
-          at(w).fetch_or(Object::kMulti, std::memory_order_acq_rel);
-        } else {
-          at(w).fetch_and(static_cast<Word>(~Object::kMulti), std::memory_order_acq_rel);
-        }
-      },
-      [](void* w) noexcept { at(w).fetch_or(Object::kParked, std::memory_order_relaxed); },
-      [](void* w) noexcept {
-        at(w).fetch_and(static_cast<Word>(~Object::kParked), std::memory_order_relaxed);
-      },
+      static_cast<std::uint8_t>(sizeof(Word)),
+      Object::signalled(0),
+      static_cast<std::uint64_t>(static_cast<Word>(~(Object::kMulti | Object::kParked))),
+      static_cast<std::uint64_t>(Object::kMulti),
+      static_cast<std::uint64_t>(Object::kParked),
       [](void* object) noexcept { return static_cast<Object*>(object)->try_take(); },
   };
 
-  static WaitTarget<Sync> target(Object& object, Atomic& word, bool observed) noexcept {
+  static WaitTarget<Sync> target(Object& object, typename Sync::template Atomic<Word>& word,
+                                 bool observed) noexcept {
     return {&table, &object, &word, observed};
   }
 };
@@ -213,11 +231,21 @@ class MultiWaitEngine {
   static constexpr std::size_t kBuckets = 256;
 
   // All below: called with lock_ held.
-  static bool routed(const Target& t) noexcept { return t.ops->routed(t.state); }
-  static bool signalled(const Target& t) noexcept { return t.ops->signalled(t.state); }
+  static WaitWord<Sync> word(const Target& t) noexcept { return {*t.ops, t.state}; }
+  // relaxed: MULTI only changes under lock_, which the caller holds.
+  static bool routed(const Target& t) noexcept {
+    return (word(t).load(std::memory_order_relaxed) & t.ops->multi_bit) != 0;
+  }
+  // acquire: pairs with the release RMWs that signal the object.
+  static bool signalled(const Target& t) noexcept {
+    const bool zero = (word(t).load(std::memory_order_acquire) & t.ops->value_mask) == 0;
+    return zero == t.ops->signalled_at_zero;
+  }
+  // Takes one signal: acq_rel (see engine_impl.hpp).
+  static void take(const Target& t) noexcept { word(t).decrement(std::memory_order_acq_rel); }
   // What a served wait on `t` does with its signal: observed waits leave it.
   static void consume(const Target& t) noexcept {
-    if (!t.observed) t.ops->consume(t.state);
+    if (!t.observed) take(t);
   }
   void register_record(Record& r) noexcept;
   void unregister_record(Record& r) noexcept;
