@@ -27,6 +27,10 @@
 ///
 /// Use one family per event: set_one/pulse_one/wait_one (auto-reset) or set_all/pulse_all/
 /// wait_all (manual-reset). Mixing them is safe (no lost wake-up) but mixes the semantics.
+/// "all" here means all waiters of this one event: RawEvent::wait_all() waits for this event
+/// to be set, and has nothing to do with exitleft::wait_all() (wait.hpp), which waits for
+/// several objects at once. (The names are the contract's; most code uses AutoResetEvent and
+/// ManualResetEvent, whose set() / wait() pick the family.)
 #pragma once
 
 #include <chrono>
