@@ -85,6 +85,7 @@ void MultiWaitEngine<Sync>::unregister_record(Record& r) noexcept {
   }
   for (std::size_t i = 0; i < r.count; ++i) {
     if (!has_entries(r.targets[i].key)) {
+      // acq_rel: as setting it in register_record(); the lock-free paths take over after this.
       word(r.targets[i]).fetch_and(~r.targets[i].ops->multi_bit, std::memory_order_acq_rel);
     }
   }

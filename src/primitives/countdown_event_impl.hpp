@@ -1,5 +1,5 @@
-// CountdownEvent's slow paths. Ordering: the argument of src/primitives/signal_wait.hpp, whose loop wait()
-// uses; the zero is reached (and PARKED cleared with it) by one RMW under the bucket lock.
+// CountdownEvent's slow paths. Ordering: the argument of src/primitives/signal_wait.hpp, whose loop
+// wait() uses; the zero is reached (and PARKED cleared with it) by one RMW under the bucket lock.
 #pragma once
 
 #include "exitleft/countdown_event.hpp"
@@ -53,6 +53,7 @@ bool BasicCountdownEvent<Sync, Spin>::decrement_multi() {
     const WaitTarget<Sync> target = wait_target();
     auto route = multi_engine<Sync>().route(target);
     if (route) {
+      // relaxed: under the engine lock, which every change of the word takes while MULTI is set.
       const std::uint64_t c = state_.load(std::memory_order_relaxed) & kCountMask;
       if (c == 0) {
         outcome = Outcome::kAtZero;
@@ -83,6 +84,7 @@ bool BasicCountdownEvent<Sync, Spin>::increment_multi(std::size_t n) {
     const WaitTarget<Sync> target = wait_target();
     auto route = multi_engine<Sync>().route(target);
     if (!route) return false;
+    // relaxed: under the engine lock, which every change of the word takes while MULTI is set.
     const std::uint64_t c = state_.load(std::memory_order_relaxed) & kCountMask;
     overflow = n > kCountMask - c;
     if (!overflow) state_.fetch_add(n, std::memory_order_acq_rel);
@@ -96,6 +98,7 @@ bool BasicCountdownEvent<Sync, Spin>::reset_multi(std::uint64_t count) noexcept 
   const WaitTarget<Sync> target = wait_target();
   auto route = multi_engine<Sync>().route(target);
   if (!route) return false;
+  // relaxed: under the engine lock, which every change of the word takes while MULTI is set.
   std::uint64_t s = state_.load(std::memory_order_relaxed);
   while (!state_.compare_exchange_weak(s, (s & ~kCountMask) | count, std::memory_order_acq_rel,
                                        std::memory_order_relaxed)) {

@@ -56,7 +56,8 @@ bool BasicSemaphore<Sync, Spin>::release_slow(std::uint32_t n) noexcept {
           }
           std::uint64_t next = s + rest;
           if (!r.have_more_threads) next &= ~kParked;
-          // release: pairs with the acquire in try_acquire().
+          // release: pairs with the acquire in try_acquire() and in Signal::take() (a woken or
+          // arriving waiter that takes a unit from the count).
           if (state_.compare_exchange_weak(s, next, std::memory_order_release,
                                            std::memory_order_relaxed)) {
             saw_multi = (next & kMulti) != 0 && rest != 0;
@@ -81,6 +82,7 @@ bool BasicSemaphore<Sync, Spin>::release_multi(std::uint32_t n) noexcept {
     const WaitTarget<Sync> target = wait_target();
     auto route = multi_engine<Sync>().route(target);
     if (route) {
+      // relaxed: under the engine lock, which every change of the word takes while MULTI is set.
       if (n > max_ - count_of(state_.load(std::memory_order_relaxed))) return false;
       // acq_rel: the engine's rule (src/multi_wait/engine_impl.hpp).
       state_.fetch_add(n, std::memory_order_acq_rel);
@@ -104,7 +106,7 @@ struct BasicSemaphore<Sync, Spin>::Signal {
   static bool signalled(Word s) noexcept { return BasicSemaphore::signalled(s); }
   bool take(Word& s) noexcept {
     // acquire: pairs with the release in release() / release_slow().
-    return semaphore.state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
+    return semaphore.state_.compare_exchange_weak(s, consumed(s), std::memory_order_acquire,
                                                   std::memory_order_relaxed);
   }
   // The releaser handed us a unit; it never touched the count.
