@@ -16,7 +16,8 @@
 ///   never restart the timeout (rsevents-extra's Semaphore restarts it). A zero or negative
 ///   timeout never blocks but still takes a unit that is there; duration::max() and
 ///   time_point::max() wait forever.
-/// - Uncontended release() and try_acquire() are one atomic compare-exchange: no system call.
+/// - Uncontended release() and try_acquire() are one atomic operation: no system call. A small
+///   release far below max() is a fetch_add, so releases never retry under contention.
 /// - A waiter that times out never loses a unit another thread released.
 ///
 /// Memory ordering: everything a thread did before release() happens before the return of the
@@ -45,14 +46,23 @@ namespace detail {
 //
 // Written against a sync policy (std_sync.hpp) so that tests/model/ checks the same code; slow
 // paths in src/primitives/semaphore_impl.hpp. The state word holds the count (low 32 bits), a
-// PARKED flag (bit 32; while it is set the count is 0 and every release goes through the lot) and a
-// MULTI flag (bit 33: a multi-object wait is registered, multi_wait.hpp).
+// PARKED flag (bit 32: threads may be parked on the semaphore; set by a waiter that saw the count
+// at 0, and a release that sees it wakes them) and a MULTI flag (bit 33: a multi-object wait is
+// registered, multi_wait.hpp).
 template <class Sync, bool Spin = true>
 class BasicSemaphore {
  public:
   static constexpr std::uint64_t kParked = std::uint64_t{1} << 32;  ///< state bit
   static constexpr std::uint64_t kMulti = std::uint64_t{1} << 33;   ///< state bit
   static constexpr std::uint64_t kCountMask = kParked - 1;          ///< the count's bits
+  /// release(n) with n <= kAddMax, seeing at least kAddHeadroom + n free units below max(), adds
+  /// with one fetch_add instead of a compare-exchange loop. Releases that saw that headroom can
+  /// only be overtaken by releases in flight at the same moment, at most one per thread and
+  /// kAddMax units each; no system runs 2^25 threads (Linux: at most 2^22), so their sum stays
+  /// below kAddHeadroom and the count never passes max(). With the default max() (2^32 - 1) every
+  /// small release below 2^31 units takes this path.
+  static constexpr std::uint32_t kAddMax = 64;
+  static constexpr std::uint64_t kAddHeadroom = std::uint64_t{1} << 31;  ///< see kAddMax
 
   /// A semaphore holding `initial` units, at most `max`.
   /// @throws std::invalid_argument if initial > max.
@@ -63,14 +73,26 @@ class BasicSemaphore {
   BasicSemaphore(const BasicSemaphore&) = delete;
   BasicSemaphore& operator=(const BasicSemaphore&) = delete;
 
-  /// Adds `n` units (handed first to waiting threads, FIFO).
+  /// Adds `n` units (waking up to `n` waiting threads).
   /// @return false, changing nothing, if the count would exceed max().
   bool release(std::uint32_t n = 1) noexcept {
     std::uint64_t s = state_.load(std::memory_order_relaxed);
+    if (!(s & (kParked | kMulti)) && n <= kAddMax &&
+        count_of(s) + std::uint64_t{n} + kAddHeadroom <= max_) {
+      // Nobody waits, and far below the maximum: one fetch_add, which never fails under
+      // contention as a compare-exchange does (kAddHeadroom says why the count cannot pass max).
+      // release: pairs with the acquire in try_acquire() / Signal::take().
+      s = state_.fetch_add(n, std::memory_order_release);
+      // A waiter parked, or a multi-object wait registered, since we looked.
+      if (s & (kParked | kMulti)) [[unlikely]]
+        wake_after_release(n);
+      return true;
+    }
     for (;;) {
       if (n > max_ - count_of(s)) return false;  // count + n > max, without overflow
+      // Waiters: the units go to them, or to the count, under the lot's or the engine's lock.
       if (s & (kParked | kMulti)) return release_slow(n);
-      // release: pairs with the acquire in try_acquire() / acquire_slow().
+      // release: as above.
       if (state_.compare_exchange_weak(s, s + n, std::memory_order_release,
                                        std::memory_order_relaxed)) {
         return true;
@@ -87,27 +109,32 @@ class BasicSemaphore {
         s = state_.load(std::memory_order_relaxed);  // MULTI went away: take it lock-free
         continue;
       }
-      // acquire: pairs with the release in release() / release_slow().
+      // acquire: pairs with the release in release() / wake_after_release().
       if (state_.compare_exchange_weak(s, s - 1, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
         return true;
       }
+      // Lost a race: back off for one CPU pause, then look again (the state the failed exchange
+      // returned is stale by then). Retrying at once keeps the cache line from the releasing
+      // threads (bench/events_bench.cpp, BM_SemaphoreThroughput).
+      Sync::pause(1);
+      s = state_.load(std::memory_order_relaxed);
     }
     return false;
   }
   /// Takes a unit, waiting while there is none.
   void acquire() noexcept {
-    if (!try_acquire()) acquire_slow(kNoDeadline);
+    if (!take_once()) acquire_slow(kNoDeadline);
   }
   /// acquire() for at most `timeout` (fixed at the call). @return true if a unit was taken.
   template <class Rep, class Period>
   bool try_acquire_for(const std::chrono::duration<Rep, Period>& timeout) noexcept {
-    return try_acquire() || acquire_slow(deadline_after(timeout));
+    return take_once() || acquire_slow(deadline_after(timeout));
   }
   /// acquire() until `when` on its own clock. @return true if a unit was taken.
   template <class Clock, class Duration>
   bool try_acquire_until(const std::chrono::time_point<Clock, Duration>& when) noexcept {
-    return try_acquire() ||
+    return take_once() ||
            wait_until_time_point(when, [this](SteadyTime d) { return acquire_slow(d); });
   }
 
@@ -135,12 +162,22 @@ class BasicSemaphore {
   static constexpr bool signalled(Word s) noexcept { return count_of(s) != 0; }
   static constexpr Word consumed(Word s) noexcept { return s - 1; }
   bool try_take() noexcept { return try_acquire(); }
+  // The blocking forms' fast path: one attempt at a unit. A lost race goes to acquire_slow(),
+  // whose loop backs off before it tries again (src/primitives/signal_wait.hpp).
+  bool take_once() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_relaxed);
+    // acquire: pairs with the release in release() / wake_after_release().
+    return count_of(s) != 0 && !(s & kMulti) &&
+           state_.compare_exchange_strong(s, s - 1, std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+  }
   WaitTarget<Sync> wait_target() noexcept {
     return WaitOpsFor<Sync, BasicSemaphore>::target(*this, state_, false);
   }
 
   bool release_slow(std::uint32_t n) noexcept;
   bool release_multi(std::uint32_t n) noexcept;
+  void wake_after_release(std::uint32_t n) noexcept;
   bool acquire_slow(SteadyTime deadline) noexcept;
   struct Signal;  // what the park loop needs (src/primitives/signal_wait.hpp)
 

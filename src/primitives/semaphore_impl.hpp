@@ -2,14 +2,19 @@
 // acquire uses.
 //
 // Fairness: barging, with parking_lot's eventual fairness. A waiter sets PARKED only when it saw
-// the count at 0, and release() comes here while PARKED is set. Normally the released units go
-// to the count, where any thread may take them (an arriving one included), and up to n parked
-// threads are woken, in FIFO order, to look again (kTokenRetry): one that finds the units gone
-// parks again, at the back of the queue. About every 0.5 ms per bucket the lot says be_fair:
-// then each woken thread receives its unit directly (kTokenHandOff) and the count gets only the
-// rest, so a parked waiter is never passed over for longer than that. Running threads keep
-// taking units without a wake-up per unit, which a strict FIFO hand-off costs. While MULTI is
-// set the engine serves waiters in FIFO order instead (multi_wait/engine.hpp).
+// the count at 0, and release() comes to release_slow() while PARKED is set. Normally the
+// released units go to the count, where any thread may take them (an arriving one included),
+// and up to n parked threads are woken, in FIFO order, to look again (kTokenRetry): one that
+// finds the units gone parks again, at the back of the queue. About every 0.5 ms per bucket the
+// lot says be_fair: then each woken thread receives its unit directly (kTokenHandOff) and the
+// count gets only the rest; the units are added under the bucket lock, so no arriving thread can
+// take them first, and a parked waiter is never passed over for longer than that. Running
+// threads keep taking units without a wake-up per unit, which a strict FIFO hand-off costs. While
+// MULTI is set the engine serves waiters in FIFO order instead (multi_wait/engine.hpp).
+//
+// release()'s fetch_add path adds first and looks after (wake_after_release()): when a waiter
+// parked in the moment between its load and its add, the units are in the count already, and a
+// fair hand-off takes them back from it if they are still there.
 #pragma once
 
 #include "exitleft/detail/multi_wait/engine.hpp"
@@ -93,6 +98,54 @@ bool BasicSemaphore<Sync, Spin>::release_multi(std::uint32_t n) noexcept {
   return release(n);  // MULTI went away before the engine looked: release lock-free
 }
 
+// release()'s fetch_add has added n units, and the word it changed had PARKED or MULTI set,
+// which were not there when it looked (a waiter parked, or a multi-object wait registered, in
+// between): the units are in the count already.
+template <class Sync, bool Spin>
+void BasicSemaphore<Sync, Spin>::wake_after_release(std::uint32_t n) noexcept {
+  bool multi = false;
+  std::uint32_t to_wake = n;
+  Sync::unpark_filter(
+      this,
+      [&](parking_lot::ParkToken) {
+        if (to_wake == 0) return parking_lot::FilterOp::Stop;
+        --to_wake;
+        return parking_lot::FilterOp::Unpark;
+      },
+      [&](parking_lot::UnparkResult r) {
+        // relaxed: under the bucket lock (the ordering of src/primitives/signal_wait.hpp).
+        std::uint64_t s = state_.load(std::memory_order_relaxed);
+        multi = (s & kMulti) != 0;
+        // Fair (and no multi-object waiter, whose engine keeps its own FIFO order): take one unit
+        // back from the count for each woken thread and hand it over directly, so that no thread
+        // that arrived meanwhile can take it first.
+        if (r.unparked_threads != 0 && r.be_fair && !multi) {
+          const auto woken = static_cast<std::uint64_t>(r.unparked_threads);
+          while (count_of(s) >= woken) {
+            std::uint64_t next = s - woken;
+            if (!r.have_more_threads) next &= ~kParked;
+            // acquire: pairs with the release RMW of whichever release() added these units; the
+            // lot's unpark (release) carries them on to the woken threads.
+            if (state_.compare_exchange_weak(s, next, std::memory_order_acquire,
+                                             std::memory_order_relaxed)) {
+              return kTokenHandOff;
+            }
+          }
+        }
+        // The units stay in the count: the woken threads look again, and compete with any
+        // thread that arrives. Only PARKED is cleared, and only when nobody is queued.
+        if (!r.have_more_threads) state_.fetch_and(~kParked, std::memory_order_relaxed);
+        return kTokenRetry;
+      });
+  // A multi-object wait is registered: its engine hands the units out, in FIFO order, to multi-
+  // and single-object waiters (it re-checks MULTI under its lock; if MULTI has gone, the units
+  // stay in the count for the lock-free paths).
+  if (multi) {
+    const WaitTarget<Sync> target = wait_target();
+    if (auto route = multi_engine<Sync>().route(target)) route.dispatch(false);
+  }
+}
+
 template <class Sync, bool Spin>
 struct BasicSemaphore<Sync, Spin>::Signal {
   using Word = BasicSemaphore::Word;
@@ -105,7 +158,7 @@ struct BasicSemaphore<Sync, Spin>::Signal {
   WaitTarget<Sync> target() noexcept { return semaphore.wait_target(); }
   static bool signalled(Word s) noexcept { return BasicSemaphore::signalled(s); }
   bool take(Word& s) noexcept {
-    // acquire: pairs with the release in release() / release_slow().
+    // acquire: pairs with the release in release() / wake_after_release().
     return semaphore.state_.compare_exchange_weak(s, consumed(s), std::memory_order_acquire,
                                                   std::memory_order_relaxed);
   }

@@ -47,6 +47,7 @@ bool signal_wait(Signal signal, SteadyTime deadline) noexcept {
   using Word = typename Signal::Word;
   // Pause-only spins: a signal wait never calls sched_yield (basic_spin_wait.hpp says why).
   BasicSpinWait<Sync, SpinTail::Pause> spin;
+  BasicSpinWait<Sync, SpinTail::Yield> contention;  // backs off after lost races
   auto& word = signal.word();
   const auto passed = [deadline] { return deadline != kNoDeadline && deadline <= Sync::now(); };
   // acquire: pairs with the release RMWs that signal (see the ordering above).
@@ -65,7 +66,13 @@ bool signal_wait(Signal signal, SteadyTime deadline) noexcept {
       token = static_cast<parking_lot::ParkToken>(a.token);
     } else if (Signal::signalled(s)) {
       if (signal.take(s)) return true;
-      continue;  // lost a race: `s` is the state that won
+      // Lost a race: `s` is the state that won. If it still shows a signal (units of a semaphore
+      // that threads compete for), back off before the next attempt: attempts in a tight loop
+      // keep the cache line from the threads that release, and moving units between two threads
+      // took 2-3x std::counting_semaphore's time (bench/events_bench.cpp). The later rounds
+      // yield, so that the releasing threads can run on this CPU.
+      if (Signal::signalled(s) && !contention.spin()) Sync::yield();
+      continue;
     } else if (passed()) {
       return false;
     } else if (!(s & Signal::kParked)) {

@@ -596,6 +596,31 @@ struct SemTwoWaiters : rl::test_suite<SemTwoWaiters<Sem>, 3> {
   void after() { RL_ASSERT(sem.count() == 0); }
 };
 
+// The default maximum, so that every release is release()'s single fetch_add: thread 0 acquires
+// without a deadline, thread 1 with one, thread 2 releases one unit twice. Nothing is lost: both
+// units are taken or left in the count, and the untimed waiter always gets one. Random schedules
+// only: after a lost race the acquirers back off with yields, which a bounded search does not
+// count as preemptions, so its schedules do not end.
+template <class Sem>
+struct SemAddOneByOne : rl::test_suite<SemAddOneByOne<Sem>, 3> {
+  ModelLot lot{kBuckets};
+  Sem sem{0};
+  bool timed_got = false;
+
+  void thread(unsigned index) {
+    if (index == 0) {
+      sem.acquire();
+    } else if (index == 1) {
+      timed_got = sem.try_acquire_for(kTimeout);
+    } else {
+      RL_ASSERT(sem.release(1));
+      RL_ASSERT(sem.release(1));
+    }
+  }
+
+  void after() { RL_ASSERT(2 == 1 + static_cast<int>(timed_got) + static_cast<int>(sem.count())); }
+};
+
 // ---- CountdownEvent
 // ------------------------------------------------------------------------------
 
@@ -750,10 +775,12 @@ int main(int argc, char** argv) {
           expect_pass<SemUnits<Sem<true>>>("sem.units.random", randomly(200'000)),
           expect_pass<SemTwoWaiters<Sem<false>>>("sem.release_two", no_spurious(bounded(1))),
           expect_pass<SemTwoWaiters<Sem<true>>>("sem.release_two.random", randomly(200'000)),
+          expect_pass<SemAddOneByOne<Sem<true>>>("sem.add.random", randomly(200'000)),
           // The same with every release fair (units handed to the woken waiters directly).
           expect_pass<SemPastMax<Sem<false>>>("sem.past_max", fair(no_spurious(bounded(3)))),
           expect_pass<SemUnits<Sem<true>>>("sem.units.random", fair(randomly(200'000))),
           expect_pass<SemTwoWaiters<Sem<false>>>("sem.release_two", fair(no_spurious(bounded(1)))),
+          expect_pass<SemAddOneByOne<Sem<true>>>("sem.add.random", fair(randomly(200'000))),
           expect_pass<SemUnits<MiniSemaphore<RelacySync, SemBug::None>>>("sem.copy.units.random",
                                                                          randomly(200'000)),
           // CountdownEvent
