@@ -75,6 +75,13 @@ class alignas(64) RawFutexChannel {
   Word word_{0};
 };
 
+// The median of `v` (of a copy); 0 when empty.
+inline double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
 // Adds a "min" aggregate next to mean / median / stddev / cv when the program runs with
 // --benchmark_repetitions. On a VM whose timings are bimodal (a hand-off to an idle vCPU costs
 // ten times one to a busy one), the minimum is the cost of the code path on a quiet machine and
@@ -306,11 +313,6 @@ void paired_ping_pong(benchmark::State& state, int round_trips_per_block = 16) {
   }
   partner.join();
 
-  const auto median = [](std::vector<double>& v) {
-    if (v.empty()) return 0.0;
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return v[v.size() / 2];
-  };
   state.counters["ratio"] = median(ratios);
   state.counters["baseline_ns"] = median(baseline_ns);
   state.counters["candidate_ns"] = median(candidate_ns);

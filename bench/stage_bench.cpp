@@ -68,10 +68,7 @@ udp::Config route_config(const benchmark::State& state) {
 
 // ---- routed datagrams/s ------------------------------------------------------------------------
 
-double median(std::vector<double>& v) {
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
+using exitleft::bench::median;
 
 // Context switches of both kinds.
 double switches(const udp::ThreadCosts& c) {
