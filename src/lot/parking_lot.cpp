@@ -139,3 +139,17 @@ std::size_t unpark_all(const void* key, UnparkToken token) noexcept {
 }
 
 }  // namespace exitleft::parking_lot
+
+namespace exitleft::detail {
+
+bool StdSync::park_async(LotNode& node, const void* key, FunctionRef<bool()> validate,
+                         parking_lot::ParkToken token) noexcept {
+  return parking_lot::detail::lot().park_async(node, parking_lot::detail::key_of(key), validate,
+                                               token);
+}
+bool StdSync::cancel_async(LotNode& node, const void* key,
+                           FunctionRef<void(const void*, bool)> removed) noexcept {
+  return parking_lot::detail::lot().cancel_async(node, parking_lot::detail::key_of(key), removed);
+}
+
+}  // namespace exitleft::detail

@@ -8,6 +8,10 @@
 namespace exitleft::parking_lot::detail {
 
 // Per-thread parking state. Lives as long as its thread (thread_local in the library).
+//
+// An awaiting coroutine queues one too (src/async/async_node.hpp): a ThreadData that lives in the
+// coroutine's awaiter and has `on_unpark` set. It never sleeps; an unparker calls `on_unpark`
+// instead of waking a thread, after it dropped the bucket lock.
 template <class Sync>
 struct ThreadData {
   template <class T>
@@ -32,6 +36,10 @@ struct ThreadData {
   Var<ParkToken> park_token{0};
   Var<UnparkToken> unpark_token{0};
   Var<bool> queued{false};
+  // Set for a queued coroutine (above): called instead of release(), as its last touch by the
+  // unparker. nullptr for a thread.
+  using OnUnpark = void (*)(ThreadData*) noexcept;
+  Var<OnUnpark> on_unpark{nullptr};
 
   // Sleeps until an unparker releases this thread or `deadline` passes; true if released.
   bool sleep_until(Deadline deadline) noexcept {

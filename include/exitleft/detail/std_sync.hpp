@@ -14,6 +14,9 @@
 //   now()                             steady-clock time (for be_fair and deadlines)
 //   park / unpark_one / unpark_all /  the parking lot (primitives only)
 //   unpark_requeue / unpark_filter
+//   park_async / cancel_async         a coroutine's node queued instead of a sleeping thread
+//   enter_library_lock /              bracket a library lock held while unparking (the
+//   leave_library_lock                multi-wait engine's): coroutines resume after it
 //
 // The lot core itself additionally takes wait / wake_one / wake_all on a 32-bit word (the
 // platform layer); that policy lives with the lot's sources.
@@ -26,7 +29,13 @@
 
 #include "exitleft/detail/cpu_relax.hpp"
 #include "exitleft/detail/deadline.hpp"
+#include "exitleft/detail/function_ref.hpp"
 #include "exitleft/parking_lot.hpp"
+
+namespace exitleft::parking_lot::detail {
+template <class Sync>
+struct ThreadData;  // src/lot/thread_data.hpp
+}  // namespace exitleft::parking_lot::detail
 
 namespace exitleft::detail {
 
@@ -93,6 +102,19 @@ struct StdSync {
                                                  Callback&& callback) noexcept {
     return parking_lot::detail::unpark_filter(key, filter, callback);
   }
+
+  // Awaitable waits (src/async/): queues a coroutine's node on `key` if `validate()` holds under
+  // the bucket lock (true: queued), and takes it off again if no unparker has (true: removed;
+  // `removed(key, was_last)` ran under the lock). Defined in src/lot/parking_lot.cpp.
+  using LotNode = parking_lot::detail::ThreadData<StdSync>;
+  static bool park_async(LotNode& node, const void* key, FunctionRef<bool()> validate,
+                         parking_lot::ParkToken token) noexcept;
+  static bool cancel_async(LotNode& node, const void* key,
+                           FunctionRef<void(const void*, bool)> removed) noexcept;
+  // Around a library lock held while unparking (the multi-wait engine's): coroutines woken
+  // meanwhile resume after the outermost one is left (src/async/async_wait.cpp).
+  static void enter_library_lock() noexcept;
+  static void leave_library_lock() noexcept;
 
   // What the lot itself sleeps on: 32-bit words, through the platform's wait-on-address. Only the
   // lot calls these; they are defined in src/lot/parking_lot.cpp, where it is compiled.
