@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "exitleft/detail/async_step.hpp"
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
 #include "exitleft/detail/lot/wake_tokens.hpp"
@@ -167,6 +168,10 @@ class BasicCountdownEvent {
   void reset_to_zero_slow() noexcept;
   bool wait_slow(SteadyTime deadline) noexcept;
   struct Signal;  // what the park loop needs (src/primitives/signal_wait.hpp)
+  // Awaitable wait (exitleft/async.hpp): one step of a coroutine's wait, and its cancellation.
+  friend struct AsyncAccess;
+  AsyncStep async_step(AsyncWaitNode<Sync>& node, bool woken) noexcept;
+  bool async_cancel(AsyncWaitNode<Sync>& node) noexcept;
 
   typename Sync::template Atomic<std::uint64_t> state_;
 };

@@ -36,6 +36,7 @@
 #include <chrono>
 #include <cstdint>
 
+#include "exitleft/detail/async_step.hpp"
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
 #include "exitleft/detail/lot/wake_tokens.hpp"
@@ -207,6 +208,13 @@ class BasicRawEvent {
   template <bool Consume>
   struct Signal;  // what the park loop needs (src/primitives/signal_wait.hpp): wait_one (Consume)
                   // or wait_all
+  // Awaitable waits (exitleft/async.hpp): one step of a coroutine's wait_one (Consume) or
+  // wait_all, and its cancellation (src/primitives/signal_wait.hpp, signal_wait_async).
+  friend struct AsyncAccess;
+  template <bool Consume>
+  AsyncStep async_step(AsyncWaitNode<Sync>& node, bool woken) noexcept;
+  template <bool Consume>
+  bool async_cancel(AsyncWaitNode<Sync>& node) noexcept;
 
   typename Sync::template Atomic<std::uint8_t> state_;
 };

@@ -31,6 +31,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "exitleft/detail/async_step.hpp"
 #include "exitleft/detail/basic_spin_wait.hpp"
 #include "exitleft/detail/deadline.hpp"
 #include "exitleft/detail/lot/wake_tokens.hpp"
@@ -180,6 +181,10 @@ class BasicSemaphore {
   void wake_after_release(std::uint32_t n) noexcept;
   bool acquire_slow(SteadyTime deadline) noexcept;
   struct Signal;  // what the park loop needs (src/primitives/signal_wait.hpp)
+  // Awaitable acquire (exitleft/async.hpp): one step of a coroutine's wait, and its cancellation.
+  friend struct AsyncAccess;
+  AsyncStep async_step(AsyncWaitNode<Sync>& node, bool woken) noexcept;
+  bool async_cancel(AsyncWaitNode<Sync>& node) noexcept;
 
   typename Sync::template Atomic<std::uint64_t> state_;
   const std::uint32_t max_;

@@ -21,6 +21,8 @@ namespace exitleft::detail {
 template <class Sync>
 MultiWaitEngine<Sync>::Route::Route(MultiWaitEngine& engine, const Target& target) noexcept
     : engine_(engine), target_(target) {
+  // A dispatch unparks under this lock: coroutines it wakes resume after ~Route (A3).
+  if constexpr (requires { Sync::enter_library_lock(); }) Sync::enter_library_lock();
   engine_.lock_.lock();
   routed_ = routed(target_);
 }

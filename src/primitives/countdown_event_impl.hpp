@@ -160,4 +160,15 @@ bool BasicCountdownEvent<Sync, Spin>::wait_slow(SteadyTime deadline) noexcept {
   return signal_wait<Sync, Spin>(Signal{*this}, deadline);
 }
 
+template <class Sync, bool Spin>
+AsyncStep BasicCountdownEvent<Sync, Spin>::async_step(AsyncWaitNode<Sync>& node,
+                                                      bool woken) noexcept {
+  return signal_wait_async<Sync>(Signal{*this}, node, woken);
+}
+
+template <class Sync, bool Spin>
+bool BasicCountdownEvent<Sync, Spin>::async_cancel(AsyncWaitNode<Sync>& node) noexcept {
+  return signal_cancel_async<Sync>(Signal{*this}, node);
+}
+
 }  // namespace exitleft::detail

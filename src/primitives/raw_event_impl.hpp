@@ -241,4 +241,16 @@ bool BasicRawEvent<Sync, Spin>::wait_all_slow(SteadyTime deadline) noexcept {
   return signal_wait<Sync, Spin>(Signal<false>{*this}, deadline);
 }
 
+template <class Sync, bool Spin>
+template <bool Consume>
+AsyncStep BasicRawEvent<Sync, Spin>::async_step(AsyncWaitNode<Sync>& node, bool woken) noexcept {
+  return signal_wait_async<Sync>(Signal<Consume>{*this}, node, woken);
+}
+
+template <class Sync, bool Spin>
+template <bool Consume>
+bool BasicRawEvent<Sync, Spin>::async_cancel(AsyncWaitNode<Sync>& node) noexcept {
+  return signal_cancel_async<Sync>(Signal<Consume>{*this}, node);
+}
+
 }  // namespace exitleft::detail

@@ -172,4 +172,14 @@ bool BasicSemaphore<Sync, Spin>::acquire_slow(SteadyTime deadline) noexcept {
   return signal_wait<Sync, Spin>(Signal{*this}, deadline);
 }
 
+template <class Sync, bool Spin>
+AsyncStep BasicSemaphore<Sync, Spin>::async_step(AsyncWaitNode<Sync>& node, bool woken) noexcept {
+  return signal_wait_async<Sync>(Signal{*this}, node, woken);
+}
+
+template <class Sync, bool Spin>
+bool BasicSemaphore<Sync, Spin>::async_cancel(AsyncWaitNode<Sync>& node) noexcept {
+  return signal_cancel_async<Sync>(Signal{*this}, node);
+}
+
 }  // namespace exitleft::detail

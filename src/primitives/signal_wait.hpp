@@ -39,6 +39,7 @@
 #include "exitleft/detail/deadline.hpp"
 #include "exitleft/detail/multi_wait/engine.hpp"
 #include "exitleft/parking_lot.hpp"
+#include "src/async/async_node.hpp"
 
 namespace exitleft::detail {
 
@@ -110,6 +111,70 @@ bool signal_wait(Signal signal, SteadyTime deadline) noexcept {
     spin.reset();
     s = word.load(std::memory_order_acquire);
   }
+}
+
+// The same wait for a coroutine (include/exitleft/async.hpp, src/async/async_node.hpp): one step
+// that takes the signal, or queues `node` where the loop above would park, and returns at once.
+// The ordering argument above holds as it is: the same loads and compare-exchanges, the same
+// validate under the bucket lock (which also refuses to queue a cancelled node), the same
+// PARKED rules; the lot's unparker writes the node's token under the bucket lock and reads it
+// back on its own thread (on_unpark), so a hand-off's acquire side is the unparker's own RMW.
+// `woken`: the node was just taken off the queue by an unparker, with its unpark_token.
+template <class Sync, class Signal>
+AsyncStep signal_wait_async(Signal signal, AsyncWaitNode<Sync>& node, bool woken) noexcept {
+  using Word = typename Signal::Word;
+  if (woken && signal.granted(node.unpark_token.load())) return AsyncStep::kSignalled;
+  auto& word = signal.word();
+  // acquire: pairs with the release RMWs that signal.
+  Word s = word.load(std::memory_order_acquire);
+  for (;;) {
+    // relaxed: see AsyncWaitNode::cancelled.
+    if (node.cancelled.load(std::memory_order_relaxed)) return AsyncStep::kCancelled;
+    parking_lot::ParkToken token = parking_lot::DEFAULT_PARK_TOKEN;
+    if (s & Signal::kMulti) {
+      const auto a = multi_engine<Sync>().single_attempt(signal.target());
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kSignalled) return AsyncStep::kSignalled;
+      if (a.kind == MultiWaitEngine<Sync>::Attempt::kRetry) {
+        s = word.load(std::memory_order_acquire);  // acquire: as above
+        continue;
+      }
+      token = static_cast<parking_lot::ParkToken>(a.token);
+    } else if (Signal::signalled(s)) {
+      if (signal.take(s)) return AsyncStep::kSignalled;
+      continue;  // lost a race: `s` is the state that won
+    } else if (!(s & Signal::kParked)) {
+      // acquire (on failure): as in signal_wait().
+      if (!word.compare_exchange_weak(s, static_cast<Word>(s | Signal::kParked),
+                                      std::memory_order_acquire, std::memory_order_acquire)) {
+        continue;
+      }
+    }
+    const bool queued = Sync::park_async(
+        node, signal.key(),
+        [&word, &node] {
+          // relaxed: under the bucket lock (see the ordering above).
+          const Word now = word.load(std::memory_order_relaxed);
+          return !node.cancelled.load(std::memory_order_relaxed) && !Signal::signalled(now) &&
+                 (now & Signal::kParked) != 0;
+        },
+        token);
+    if (queued) return AsyncStep::kQueued;
+    s = word.load(std::memory_order_acquire);  // acquire: as above
+  }
+}
+
+// Takes a cancelled coroutine's node off its queue if no unparker has: true if removed (the wait
+// yields false, nothing was taken). As a thread's timeout, it clears only PARKED, and only when no
+// other waiter is left.
+template <class Sync, class Signal>
+bool signal_cancel_async(Signal signal, AsyncWaitNode<Sync>& node) noexcept {
+  auto& word = signal.word();
+  return Sync::cancel_async(node, signal.key(), [&word](const void*, bool was_last) {
+    // relaxed: under the bucket lock, as in signal_wait()'s timed_out.
+    if (was_last)
+      word.fetch_and(static_cast<typename Signal::Word>(~Signal::kParked),
+                     std::memory_order_relaxed);
+  });
 }
 
 }  // namespace exitleft::detail

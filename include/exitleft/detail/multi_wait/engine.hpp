@@ -174,7 +174,10 @@ class MultiWaitEngine {
    public:
     Route(const Route&) = delete;
     Route& operator=(const Route&) = delete;
-    ~Route() { engine_.lock_.unlock(); }
+    ~Route() {
+      engine_.lock_.unlock();
+      if constexpr (requires { Sync::leave_library_lock(); }) Sync::leave_library_lock();
+    }
     // false: MULTI went away; change nothing, redo the operation lock-free.
     explicit operator bool() const noexcept { return routed_; }
     // A signal arrived: serve the object's waiters, single and multi, in one FIFO order.
