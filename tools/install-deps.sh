@@ -5,7 +5,8 @@
 # `apt-get update` runs once, and only if something is missing. Runs apt-get directly as root,
 # through sudo otherwise. Debian 12.
 #
-#   build    compilers, CMake, Ninja, GoogleTest, Google Benchmark, Relacy, sanitizer runtimes
+#   build    compilers, CMake, Ninja, GoogleTest, Google Benchmark, Relacy, sanitizer runtimes,
+#            standalone asio (the asio adapter's tests)
 #   mingw    the MinGW-w64 cross compiler and Wine (the mingw preset)
 #   package  dpkg-shlibdeps and file (cpack -G DEB)
 #   plots    matplotlib (benchmark plots)
@@ -14,7 +15,7 @@ set -euo pipefail
 
 group_packages() {
   case "$1" in
-    build) echo cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libgtest-dev libbenchmark-dev relacy-dev ;;
+    build) echo cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libgtest-dev libbenchmark-dev relacy-dev libasio-dev ;;
     mingw) echo g++-mingw-w64-x86-64-posix wine64 ;;
     package) echo dpkg-dev file ;;
     plots) echo python3-matplotlib ;;
