@@ -262,6 +262,16 @@ struct RelacySync {
                                                  Callback&& callback) {
     return lot().unpark_filter(reinterpret_cast<std::uintptr_t>(key), filter, callback);
   }
+  // Awaitable waits (src/async/): a node queued instead of a parked thread.
+  template <class Validate>
+  static bool park_async(ModelThreadData& node, const void* key, Validate&& validate,
+                         parking_lot::ParkToken token) {
+    return lot().park_async(node, reinterpret_cast<std::uintptr_t>(key), validate, token);
+  }
+  template <class Removed>
+  static bool cancel_async(ModelThreadData& node, const void* key, Removed&& removed) {
+    return lot().cancel_async(node, reinterpret_cast<std::uintptr_t>(key), removed);
+  }
 };
 
 // The parking lot of one model iteration: make it a member of the rl::test_suite, so that it is
