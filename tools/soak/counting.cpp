@@ -13,6 +13,7 @@
 #include "exitleft/auto_reset_event.hpp"
 #include "exitleft/countdown_event.hpp"
 #include "exitleft/semaphore.hpp"
+#include "tools/soak/async_wait.hpp"
 #include "tools/soak/soak.hpp"
 
 namespace exitleft::soak {
@@ -146,10 +147,16 @@ class SemaphoreScenario final : public Scenario {
     while (!stopping()) {
       w.tick();
       bool got = false;
-      switch (rng.below(3)) {
+      switch (rng.below(4)) {
         case 0:
           w.at("Semaphore::try_acquire_for (flow)");
           got = flow_.try_acquire_for(rng.timeout());
+          break;
+        case 2:
+          w.at("co_await async_acquire (flow), stop at the timeout");
+          got = coroutine_wait_for(
+              [&](std::stop_token stop) { return exitleft::async_acquire(flow_, std::move(stop)); },
+              rng.timeout());
           break;
         case 1:
           w.at("Semaphore::try_acquire_until system_clock (flow)");

@@ -9,6 +9,7 @@
 #include "exitleft/auto_reset_event.hpp"
 #include "exitleft/countdown_event.hpp"
 #include "exitleft/manual_reset_event.hpp"
+#include "tools/soak/async_wait.hpp"
 #include "tools/soak/soak.hpp"
 
 namespace exitleft::soak {
@@ -107,7 +108,7 @@ class AutoResetScenario final : public Scenario {
       const unsigned i = rng.below(kSlots);
       Slot& s = slots_[i];
       bool got = false;
-      switch (rng.below(4)) {
+      switch (rng.below(5)) {
         case 0:
           w.at("AutoResetEvent::wait_for");
           got = s.event.wait_for(rng.timeout());
@@ -119,6 +120,12 @@ class AutoResetScenario final : public Scenario {
         case 2:
           w.at("AutoResetEvent::wait_until (system_clock)");
           got = s.event.wait_until(std::chrono::system_clock::now() + rng.timeout());
+          break;
+        case 3:
+          w.at("co_await async_wait(AutoResetEvent), stop at the timeout");
+          got = coroutine_wait_for(
+              [&](std::stop_token stop) { return exitleft::async_wait(s.event, std::move(stop)); },
+              rng.timeout());
           break;
         default:
           w.at("AutoResetEvent::try_wait");
