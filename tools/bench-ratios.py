@@ -90,6 +90,13 @@ BUILTIN_PAIRS = [
      "Broadcast/RawFutex/64", "<=1.1", "real"),
     ("4 producers / 4 consumers, Semaphore vs std::counting_semaphore (time, separate runs)",
      "SemaphoreThroughput/exitleft/4", "SemaphoreThroughput/std/4", None, "real"),
+    # Awaitable waits (async_bench, issue 14).
+    ("set + co_await async_wait vs set + try_wait (goal: within 2x)", "SetAsyncWait",
+     "SetTryWait", "<=2", "cpu"),
+    ("coroutine hand-off, AutoResetEvent async_wait vs asio channel", "CoroutineHandOff/exitleft",
+     "CoroutineHandOff/asio_channel", None, "real"),
+    ("coroutine hand-off, exitleft/asio.hpp use_awaitable vs asio channel",
+     "CoroutineHandOff/exitleft_asio", "CoroutineHandOff/asio_channel", None, "real"),
     # P4 (parking_lot_bench).
     ("park/unpark vs raw futex (P4)", "ParkUnparkPingPong", "RawFutexPingPong", 1.15, "real"),
     ("unpark_one, 100 vs 1 parked (P4 flat)", "UnparkOneLatency/100", "UnparkOneLatency/1", 1.15,

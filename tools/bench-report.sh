@@ -130,6 +130,10 @@ cmake -S . -B "$build" "${generator[@]}" \
 
 json_dir=$build/bench
 programs=(parking_lot_bench events_bench wait_bench stage_bench)
+# async_bench exists where standalone asio is installed (the build group installs it).
+if grep -q "EXITLEFT_ASIO_INCLUDE_DIR:PATH=/" "$build/CMakeCache.txt" 2>/dev/null; then
+  programs+=(async_bench)
+fi
 echo "bench-report: building ${programs[*]}"
 cmake --build "$build" --target "${programs[@]}"
 
