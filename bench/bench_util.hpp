@@ -226,7 +226,8 @@ void ping_pong(benchmark::State& state, ToPartner& to_partner, ToMain& to_main,
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));  // round trips/s
 }
 
-// Two ping-pongs measured side by side in short alternating blocks, for a ratio that survives a
+// Two ping-pongs measured side by side in short alternating blocks (each after one untimed
+// warm-up round trip), for a ratio that survives a
 // machine whose speed changes from one millisecond to the next (separate benchmarks, even with
 // interleaved repetitions, can land in different machine states). Each iteration runs
 // `round_trips_per_block` round trips over a pair of Baseline channels and as many over a pair
@@ -254,7 +255,7 @@ void paired_ping_pong(benchmark::State& state, int round_trips_per_block = 16) {
   std::thread partner([&] {
     for (std::uint64_t j = 0;; ++j) {
       const bool baseline = is_baseline_block(j);
-      for (int k = 0; k < round_trips_per_block; ++k) {
+      for (int k = 0; k < round_trips_per_block + 1; ++k) {  // + the block's warm-up
         if (baseline) {
           baseline_to_partner.take();
         } else {
@@ -271,8 +272,12 @@ void paired_ping_pong(benchmark::State& state, int round_trips_per_block = 16) {
     }
   });
 
-  // Nanoseconds per round trip of one block.
+  // Nanoseconds per round trip of one block. The first round trip of a block is a warm-up, not
+  // timed: it carries the switch from the other mechanism (the partner, and maybe its CPU, still
+  // busy with the previous block), which a 200 ns hand-off cannot amortise over 16 round trips.
   const auto block = [&](auto& to_partner, auto& to_main) {
+    to_partner.give();
+    to_main.take();
     const auto start = std::chrono::steady_clock::now();
     for (int k = 0; k < round_trips_per_block; ++k) {
       to_partner.give();

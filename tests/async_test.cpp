@@ -329,6 +329,12 @@ TEST(Async, AWaiterAlreadyHandedTheSignalYieldsTrueDespiteAStop) {
 // request stop at the same moment in each round.
 template <class Object, class Signal, class Take>
 void stop_races_signal(int rounds, Signal signal, Take take_leftover) {
+#if defined(_WIN32) && defined(__GLIBCXX__)
+  // MinGW-w64's libstdc++ (GCC 12): ~std::stop_callback racing request_stop() can miss the
+  // wake-up it waits for and hang (std alone reproduces it under Wine); this test races exactly
+  // that. README, "Limitations".
+  GTEST_SKIP() << "std::stop_callback races hang in this libstdc++";
+#endif
   std::unique_ptr<Object> object;
   std::optional<std::stop_source> stop;
   std::atomic<int> round_started{0};

@@ -41,10 +41,11 @@
 namespace exitleft {
 namespace detail {
 
-// One asio operation: the library's wait node, the handler, and work on its executor.
+/// One asio operation: the library's wait node, the handler, and work on its executor.
 template <class Object, class Handler>
 class AsioWait {
  public:
+  /// Starts a wait on `object` that completes `handler` (always through its executor).
   static void start(Object& object, Handler&& handler) {
     auto op = std::unique_ptr<AsioWait>(new AsioWait(std::move(handler)));
     if (AsyncOps<Object>::try_now(object)) return finish(std::move(op), {});
@@ -103,15 +104,17 @@ class AsioWait {
   AsyncWaitStorage storage_;
 };
 
+/// asio::async_initiate's initiation: starts an AsioWait.
 template <class Object>
 struct AsioInitiation {
+  /// Starts the operation for `handler`.
   template <class Handler>
   void operator()(Handler&& handler, Object* object) const {
     AsioWait<Object, std::decay_t<Handler>>::start(*object, std::forward<Handler>(handler));
   }
 };
 
-// An asio completion token, as opposed to a coroutine scheduler (exitleft/async.hpp).
+/// An asio completion token, as opposed to a coroutine scheduler (exitleft/async.hpp).
 template <class Token>
 concept AsioWaitToken = asio::completion_token_for<Token, void(std::error_code)> &&
     !std::invocable<std::decay_t<Token>&, std::coroutine_handle<>>;

@@ -50,32 +50,41 @@
 namespace exitleft {
 namespace detail {
 
-// How each object is awaited: its kind, and the try that A2 completes with.
+/// How each object is awaited: its kind, and the try that A2 completes with.
 template <class Object>
 struct AsyncOps;
+/// AutoResetEvent: consumes.
 template <>
 struct AsyncOps<AutoResetEvent> {
-  static constexpr AsyncKind kKind = AsyncKind::kAutoReset;
+  static constexpr AsyncKind kKind = AsyncKind::kAutoReset;  ///< the library's name for it
+  /// Takes the signal if it is there.
   static bool try_now(AutoResetEvent& e) noexcept { return e.try_wait(); }
 };
+/// ManualResetEvent: observes.
 template <>
 struct AsyncOps<ManualResetEvent> {
-  static constexpr AsyncKind kKind = AsyncKind::kManualReset;
+  static constexpr AsyncKind kKind = AsyncKind::kManualReset;  ///< the library's name for it
+  /// Is it set (acquire)?
   static bool try_now(ManualResetEvent& e) noexcept { return e.raw().is_set(); }
 };
+/// CountdownEvent: observes the zero.
 template <>
 struct AsyncOps<CountdownEvent> {
-  static constexpr AsyncKind kKind = AsyncKind::kCountdown;
+  static constexpr AsyncKind kKind = AsyncKind::kCountdown;  ///< the library's name for it
+  /// Is the count 0 (acquire)?
   static bool try_now(CountdownEvent& c) noexcept { return c.try_wait(); }
 };
+/// Semaphore: takes a unit.
 template <>
 struct AsyncOps<Semaphore> {
-  static constexpr AsyncKind kKind = AsyncKind::kSemaphore;
+  static constexpr AsyncKind kKind = AsyncKind::kSemaphore;  ///< the library's name for it
+  /// Takes a unit if there is one.
   static bool try_now(Semaphore& s) noexcept { return s.try_acquire(); }
 };
 
-// The default scheduler: resume on the thread that completes the wait.
+/// The default scheduler: resume on the thread that completes the wait.
 struct ResumeInline {
+  /// Resumes `h` here.
   void operator()(std::coroutine_handle<> h) const { h.resume(); }
 };
 
@@ -86,6 +95,7 @@ concept CoroutineScheduler = std::invocable<Scheduler&, std::coroutine_handle<>>
 template <class Object, class Scheduler>
 class [[nodiscard]] Awaitable {
  public:
+  /// A wait on `object`, resumed through `scheduler`, cancelled by `stop`.
   Awaitable(Object& object, Scheduler scheduler,
             std::stop_token stop) noexcept(std::is_nothrow_move_constructible_v<Scheduler>)
       : object_(object), scheduler_(std::move(scheduler)), stop_(std::move(stop)) {}
@@ -97,11 +107,13 @@ class [[nodiscard]] Awaitable {
            "request stop and let the wait complete first");
   }
 
+  /// A2: signalled already (or stop requested already): no suspension.
   bool await_ready() noexcept {
     if (stop_.stop_requested()) return finish(false);
     if (AsyncOps<Object>::try_now(object_)) return finish(true);  // A2
     return false;
   }
+  /// Queues the wait; false if it completed at once after all.
   bool await_suspend(std::coroutine_handle<> handle) noexcept {
     handle_ = handle;
     async_wait_init(storage_, AsyncOps<Object>::kKind, &object_, &complete, this);
@@ -115,6 +127,7 @@ class [[nodiscard]] Awaitable {
     result_ = step == AsyncStep::kSignalled;
     return false;
   }
+  /// true: signalled (consumed where the object consumes); false: stop was requested first.
   bool await_resume() noexcept {
     stop_callback_.reset();  // waits for a stop callback running on another thread
     return result_;

@@ -20,23 +20,14 @@ struct AsyncAccess {
   static bool cancel(BasicRawEvent<Sync, Spin>& e, AsyncWaitNode<Sync>& node) noexcept {
     return e.template async_cancel<Consume>(node);
   }
-  template <class Sync, bool Spin>
-  static AsyncStep step(BasicSemaphore<Sync, Spin>& s, AsyncWaitNode<Sync>& node,
-                        bool woken) noexcept {
-    return s.async_step(node, woken);
+  // Semaphore and CountdownEvent: one kind of wait each.
+  template <class Object, class Sync>
+  static AsyncStep step(Object& object, AsyncWaitNode<Sync>& node, bool woken) noexcept {
+    return object.async_step(node, woken);
   }
-  template <class Sync, bool Spin>
-  static bool cancel(BasicSemaphore<Sync, Spin>& s, AsyncWaitNode<Sync>& node) noexcept {
-    return s.async_cancel(node);
-  }
-  template <class Sync, bool Spin>
-  static AsyncStep step(BasicCountdownEvent<Sync, Spin>& c, AsyncWaitNode<Sync>& node,
-                        bool woken) noexcept {
-    return c.async_step(node, woken);
-  }
-  template <class Sync, bool Spin>
-  static bool cancel(BasicCountdownEvent<Sync, Spin>& c, AsyncWaitNode<Sync>& node) noexcept {
-    return c.async_cancel(node);
+  template <class Object, class Sync>
+  static bool cancel(Object& object, AsyncWaitNode<Sync>& node) noexcept {
+    return object.async_cancel(node);
   }
 };
 

@@ -14,6 +14,16 @@
 
 namespace exitleft::soak {
 
+// MinGW-w64's libstdc++ (GCC 12) hangs when ~std::stop_callback races request_stop(): its
+// binary_semaphore notifies a condition variable without the mutex, and the destructor's wait for
+// the running callback can miss the wake-up (reproduced with std::stop_callback alone under
+// Wine). The coroutine waits below race exactly that, so the soak leaves them out there.
+#if defined(_WIN32) && defined(__GLIBCXX__)
+inline constexpr bool kCoroutineWaits = false;
+#else
+inline constexpr bool kCoroutineWaits = true;
+#endif
+
 // A coroutine that starts at once; `finished` is set once it is suspended at its end, after
 // which the thread that owns it may destroy it.
 struct SoakTask {

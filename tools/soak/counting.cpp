@@ -153,6 +153,7 @@ class SemaphoreScenario final : public Scenario {
           got = flow_.try_acquire_for(rng.timeout());
           break;
         case 2:
+          if (!kCoroutineWaits) continue;
           w.at("co_await async_acquire (flow), stop at the timeout");
           got = coroutine_wait_for(
               [&](std::stop_token stop) { return exitleft::async_acquire(flow_, std::move(stop)); },

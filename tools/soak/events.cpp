@@ -122,6 +122,7 @@ class AutoResetScenario final : public Scenario {
           got = s.event.wait_until(std::chrono::system_clock::now() + rng.timeout());
           break;
         case 3:
+          if (!kCoroutineWaits) continue;
           w.at("co_await async_wait(AutoResetEvent), stop at the timeout");
           got = coroutine_wait_for(
               [&](std::stop_token stop) { return exitleft::async_wait(s.event, std::move(stop)); },
