@@ -123,18 +123,7 @@ class Lot {
       self.sleep_until(kNoDeadline);  // the unparker releases us right after its unlock
       return {ParkResult::Kind::Unparked, self.unpark_token.load()};
     }
-    Thread* prev = nullptr;
-    for (Thread* t = current->head.load(); t != &self; t = t->next.load()) prev = t;
-    current->unlink(prev, &self);
-    bool was_last = true;
-    for (Thread* t = current->head.load(); t != nullptr; t = t->next.load()) {
-      // relaxed: keys of queued threads only change under this bucket's lock, which we hold.
-      if (t->key.load(std::memory_order_relaxed) == current_key) {
-        was_last = false;
-        break;
-      }
-    }
-    timed_out(reinterpret_cast<const void*>(current_key), was_last);
+    leave_queue(*current, self, current_key, timed_out);
     current->lock.unlock();
     return {ParkResult::Kind::TimedOut, DEFAULT_UNPARK_TOKEN};
   }
@@ -174,11 +163,8 @@ class Lot {
       bucket.lock.unlock();
       return false;
     }
-    Thread* prev = nullptr;
-    for (Thread* t = bucket.head.load(); t != &node; t = t->next.load()) prev = t;
-    bucket.unlink(prev, &node);
     node.queued.store(false);
-    removed(reinterpret_cast<const void*>(key), !any_with_key(bucket.head.load(), key));
+    leave_queue(bucket, node, key, removed);
     bucket.lock.unlock();
     unregister_thread();
     return true;
@@ -403,6 +389,7 @@ class Lot {
   std::size_t release(WakeList& woken) noexcept {
     const std::size_t nodes = woken.nodes();
     const std::size_t n = woken.release_all();
+    // relaxed: a count that only sizes the table, as in register_thread() (no partner).
     if (nodes != 0) num_threads_.fetch_sub(nodes, std::memory_order_relaxed);
     return n;
   }
@@ -414,6 +401,16 @@ class Lot {
     } else {
       return nullptr;
     }
+  }
+
+  // Under the bucket lock: takes `t` (queued on `key` in `bucket`) off the queue, then tells
+  // `left(key, was_last)` whether no other thread or node is queued on `key` any more.
+  template <class Left>
+  static void leave_queue(Slot& bucket, Thread& t, std::uintptr_t key, Left& left) noexcept {
+    Thread* prev = nullptr;
+    for (Thread* q = bucket.head.load(); q != &t; q = q->next.load()) prev = q;
+    bucket.unlink(prev, &t);
+    left(reinterpret_cast<const void*>(key), !any_with_key(bucket.head.load(), key));
   }
 
   static bool has_key(Thread* t, std::uintptr_t key) noexcept {
