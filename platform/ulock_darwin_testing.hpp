@@ -7,6 +7,16 @@
 
 namespace exitleft::platform::darwin_ulock {
 
+// The calls the backend can sleep in, best first. Which one a process uses is chosen once, when
+// the library loads (chosen_path()), from what the running system has and what the build allows.
+enum class Path : std::uint8_t {
+  kOsSync,    // os_sync_wait_on_address and friends: public, macOS 14.4+
+  kWait2,     // __ulock_wait2 (ns timeouts): private, macOS 11+
+  kLegacy,    // __ulock_wait (µs timeouts in a u32): private, macOS 10.12+
+  kPortable,  // the portable backend's buckets: only where private calls are forbidden
+};
+const char* path_name(Path path) noexcept;  // "os_sync", "wait2", "legacy", "portable"
+
 // Longest timeout handed to one __ulock_wait call: its argument is a u32 of microseconds
 // (about 71.6 minutes). A longer wait is capped and re-armed by the caller's loop.
 inline constexpr std::uint64_t kLegacyMaxTimeoutUs = UINT32_MAX;
@@ -16,24 +26,50 @@ inline constexpr std::uint64_t kLegacyMaxTimeoutUs = UINT32_MAX;
 // time, so an unbounded u64 could wrap into a deadline in the past. 2^62 ns is ~146 years.
 inline constexpr std::uint64_t kWait2MaxTimeoutNs = std::uint64_t{1} << 62;
 
-// The timeout argument for one ulock wait, `remaining_ns` (> 0) before the caller's deadline.
-// `value` is never 0 (which the kernel reads as "no timeout"). `capped` says the wait was cut
-// short of the deadline, so that its ETIMEDOUT is a spurious wake-up, not a timeout.
-struct UlockTimeout {
+// Longest timeout handed to one os_sync_wait_on_address_with_timeout call. Apple documents no
+// upper bound for its u64 of nanoseconds, and the same kernel converts it to the same time base:
+// the same cap, which costs one re-armed wait every 146 years.
+inline constexpr std::uint64_t kOsSyncMaxTimeoutNs = kWait2MaxTimeoutNs;
+
+// The timeout argument for one kernel wait, `remaining_ns` (> 0) before the caller's deadline.
+// `value` is never 0 (which the ulock calls read as "no timeout" and os_sync rejects with
+// EINVAL). `capped` says the wait was cut short of the deadline, so that its ETIMEDOUT is a
+// spurious wake-up, not a timeout.
+struct KernelTimeout {
   std::uint64_t value;
   bool capped;
 };
 // __ulock_wait: microseconds, rounded up so that the wait never ends before the deadline.
-UlockTimeout legacy_timeout(std::uint64_t remaining_ns) noexcept;
+KernelTimeout legacy_timeout(std::uint64_t remaining_ns) noexcept;
 // __ulock_wait2: nanoseconds.
-UlockTimeout wait2_timeout(std::uint64_t remaining_ns) noexcept;
+KernelTimeout wait2_timeout(std::uint64_t remaining_ns) noexcept;
+// os_sync_wait_on_address_with_timeout: nanoseconds.
+KernelTimeout os_sync_timeout(std::uint64_t remaining_ns) noexcept;
 
-// Whether __ulock_wait2 exists in this process (macOS 11+, or the test shim).
+// Whether this build may call the private __ulock_* functions (EXITLEFT_DARWIN_PRIVATE_ULOCK).
+// When it may not, its object file does not even reference them.
+bool private_calls_allowed() noexcept;
+// Whether the os_sync_* functions exist in this process (macOS 14.4+, or the test shim).
+bool has_os_sync() noexcept;
+// Whether __ulock_wait2 exists in this process (macOS 11+, or the test shim). Always false where
+// private calls are forbidden: the build does not look for it.
 bool has_wait2() noexcept;
-// Whether waits use __ulock_wait2: has_wait2() and not forced onto the legacy path.
-bool uses_wait2() noexcept;
-// Test-only: makes every wait use __ulock_wait even where __ulock_wait2 exists. Set it while
-// no other thread is waiting through the backend.
-void force_legacy_for_testing(bool force) noexcept;
+
+// The path chosen when the library loaded: os_sync where the system has it; otherwise
+// __ulock_wait2, then __ulock_wait, or, where private calls are forbidden, the portable buckets.
+Path chosen_path() noexcept;
+// How many times the choice was made in this process: 1, before main() and for good.
+int times_chosen() noexcept;
+// The path waits and wakes take now: chosen_path(), unless a test forced another.
+Path active_path() noexcept;
+
+// Test-only: makes every wait and wake take `path`. Refuses (returns false, changes nothing) a
+// path this process cannot take: os_sync without the os_sync functions, a ulock path where
+// private calls are forbidden or (wait2) missing, the portable path where private calls are
+// allowed (the buckets are not linked then). Set it while no other thread waits through the
+// backend; a waiter must be woken on the path it sleeps on.
+bool force_path_for_testing(Path path) noexcept;
+// Test-only: back to chosen_path().
+void stop_forcing_path_for_testing() noexcept;
 
 }  // namespace exitleft::platform::darwin_ulock

@@ -20,7 +20,8 @@
 // contract. Only some kernels can wait on a word across processes:
 //   linux     futex without FUTEX_PRIVATE_FLAG: keyed by the backing page, so a wake from any
 //             process that maps the word reaches every waiter, at whatever address each maps it.
-//   darwin    UL_COMPARE_AND_WAIT_SHARED: keyed by the VM object, likewise.
+//   darwin    OS_SYNC_WAIT_ON_ADDRESS_SHARED (14.4+) or UL_COMPARE_AND_WAIT_SHARED: keyed by the
+//             VM object, likewise. (A build without the private calls, before 14.4: as portable.)
 //   windows   WaitOnAddress only sees wakes from its own process, and
 //   portable  the buckets (a mutex and a condition variable) live in one process; so both poll:
 //             wait_shared re-reads the word after pauses that grow up to about 1 ms (portable:
@@ -88,8 +89,11 @@ struct WindowsWaitOnAddress {
   EXITLEFT_WORD_WAIT_SHARED_OPERATIONS
 };
 
-// macOS: __ulock_wait2 (ns timeouts) when the OS has it, otherwise __ulock_wait (µs timeouts in a
-// u32: long timeouts are capped, and a capped wait that ends is a spurious wake, never a timeout).
+// macOS, the calls chosen once at load: the public os_sync_wait_on_address family (14.4+), else
+// __ulock_wait2 (ns timeouts, 11+), else __ulock_wait (µs timeouts in a u32: long timeouts are
+// capped, and a capped wait that ends is a spurious wake, never a timeout). Built with
+// EXITLEFT_DARWIN_PRIVATE_ULOCK=OFF, the __ulock calls are never referenced and systems before
+// 14.4 use the portable buckets (ulock_darwin.cpp).
 struct DarwinUlock {
   EXITLEFT_WORD_WAIT_OPERATIONS
   EXITLEFT_WORD_WAIT_SHARED_OPERATIONS
