@@ -6,18 +6,19 @@
 # through sudo otherwise. Debian 12.
 #
 #   build    compilers, CMake, Ninja, GoogleTest, Google Benchmark, Relacy, sanitizer runtimes,
-#            standalone asio (the asio adapter's tests)
+#            standalone asio (the asio adapter's tests), python3 (the Debian changelog, the
+#            benchmark tools)
 #   mingw    the MinGW-w64 cross compiler and Wine (the mingw preset)
-#   package  dpkg-shlibdeps and file (cpack -G DEB)
+#   package  dpkg-shlibdeps and file (cpack -G DEB), help2man (the tools' man pages), lintian
 #   plots    matplotlib (benchmark plots)
 #   docs     doxygen
 set -euo pipefail
 
 group_packages() {
   case "$1" in
-    build) echo cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libgtest-dev libbenchmark-dev relacy-dev libasio-dev ;;
+    build) echo cmake ninja-build g++ clang libclang-rt-14-dev pkg-config libgtest-dev libbenchmark-dev relacy-dev libasio-dev python3 ;;
     mingw) echo g++-mingw-w64-x86-64-posix wine64 ;;
-    package) echo dpkg-dev file ;;
+    package) echo dpkg-dev file help2man lintian ;;
     plots) echo python3-matplotlib ;;
     docs) echo doxygen ;;
     *) return 1 ;;

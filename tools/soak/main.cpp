@@ -22,7 +22,14 @@ namespace {
 
 using namespace exitleft::soak;
 
-constexpr const char* kUsage = R"(usage: exitleft-soak [options]
+#ifndef EXITLEFT_TOOLS_VERSION
+#error "EXITLEFT_TOOLS_VERSION (the project's version) comes from tools/CMakeLists.txt"
+#endif
+
+// Read by people and by help2man, which makes the man page from it (tools/CMakeLists.txt): the
+// Usage line, the description, then sections that start with a line ending in a colon.
+constexpr const char* kUsage = R"(Usage: exitleft-soak [OPTION]...
+Stress every exitleft primitive and check that no signal is lost or duplicated.
 
 Runs every exitleft primitive from many threads at once for a bounded time and keeps exact
 books: every signal, semaphore unit, generation, message and unpark token produced must be
@@ -39,7 +46,9 @@ its state in the kernel; the soak then watches it for one more stall timeout, sa
 moved again (a stall) or not (a lost wake-up or a deadlock), and exits with status 1 either way
 (a hang never hangs CI).
 
-options:
+Exit status: 0 every check passed, 1 a check failed or a thread was stuck, 2 bad arguments.
+
+Options:
   --duration S       seconds to run (default 60; 0.1 to 86400)
   --threads N        threads per role in each scenario (default 3; 2 to 64)
   --seed S           seed of the threads' random choices (default: from the clock; printed)
@@ -47,9 +56,16 @@ options:
   --quiet            no progress line and no counts: only the verdict and any failure
   --inject F         break the soak's own books to show that its checks work:
                      lose, duplicate or stall (exit status 1 expected)
-  --help             this text
+  --help             print this text and exit
+  --version          print the version and exit
 
-Exit status: 0 every check passed, 1 a check failed or a thread was stuck, 2 bad arguments.
+Examples:
+  exitleft-soak --duration 10
+                     every scenario for 10 seconds, 3 threads per role
+  exitleft-soak --duration 600 --threads 8 --quiet
+                     ten minutes with 8 threads per role, only the verdict
+  exitleft-soak --duration 5 --seed 42
+                     the random choices of an earlier run again
 )";
 
 [[noreturn]] void bad_argument(const std::string& what) {
@@ -99,6 +115,10 @@ Options parse(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       no_value();
       std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--version") {
+      no_value();
+      std::puts("exitleft-soak " EXITLEFT_TOOLS_VERSION);
       std::exit(0);
     } else if (arg == "--duration") {
       const std::string_view v = value();

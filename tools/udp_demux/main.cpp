@@ -26,7 +26,14 @@ namespace {
 
 using namespace exitleft::udp_demux;
 
-constexpr const char* kUsage = R"(usage: exitleft-udp-demux [options]
+#ifndef EXITLEFT_TOOLS_VERSION
+#error "EXITLEFT_TOOLS_VERSION (the project's version) comes from tools/CMakeLists.txt"
+#endif
+
+// Read by people and by help2man, which makes the man page from it (tools/CMakeLists.txt): the
+// Usage line, the description, then sections that start with a line ending in a colon.
+constexpr const char* kUsage = R"(Usage: exitleft-udp-demux [OPTION]...
+Check and measure ways for many threads to share one UDP socket.
 
 P peer threads on 127.0.0.1 send sequence-numbered datagrams to one UDP socket; W worker threads
 each wait for their own peer's datagrams. Every datagram must reach its own worker exactly once
@@ -39,7 +46,10 @@ and in order. Modes (each measured on the same load):
   single-reader    one thread only drains the socket and counts: the upper limit
   all              all of the above in turn, single-reader first (the default)
 
-options:
+Exit status: 0 every datagram reached its own worker exactly once and in order, 1 a check
+failed or the system refused a socket call, 2 bad arguments.
+
+Options:
   --mode M         one of the modes above (default all)
   --peers N        peer threads, each with its own socket (1-256, default 8)
   --workers N      worker threads: one per peer, so it must equal --peers (default: --peers)
@@ -50,17 +60,25 @@ options:
   --window N       datagrams in flight per peer (default: what the receive buffer holds)
   --json FILE      also write the figures as JSON to FILE
   --quiet          no progress line and no table (errors are still printed)
-  --help           this text
+  --help           print this text and exit
+  --version        print the version and exit
 
 After the table, what each datagram cost on the receiving side (the mode's own threads) and the
 sending side (the peers): CPU time and context switches (getrusage per thread), recvmmsg and
 futex calls (the kernel's syscall tracepoints; root only), and a sentence comparing Stage with
 the dispatcher and mutex-cv when the run measured them.
 
-Exit status: 0 every check passed, 1 a check failed, 2 bad arguments.
+Examples:
+  exitleft-udp-demux
+                     every mode in turn, 8 peers, 20000 datagrams each
+  exitleft-udp-demux --mode stage --peers 4 --datagrams 5000 --duration 2
+                     the Stage alone, a short run
+  exitleft-udp-demux --quiet --json figures.json
+                     every mode, the figures as JSON only
 )";
 
 struct Options {
+  bool version = false;  // --version: print it and exit
   Config config;
   bool workers_given = false;
   std::vector<Mode> modes{std::begin(kAllModes), std::end(kAllModes)};
@@ -95,7 +113,7 @@ double parse_seconds(std::string_view flag, const std::string& text) {
   return value;
 }
 
-// Returns nullopt for --help.
+// Returns nullopt for --help; for --version, Options with version set.
 std::optional<Options> parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -113,6 +131,11 @@ std::optional<Options> parse(int argc, char** argv) {
       return argv[++i];
     };
     if (arg == "--help" || arg == "-h") return std::nullopt;
+    if (arg == "--version") {
+      if (has_value) throw UsageError("--version takes no value");
+      o.version = true;
+      return o;
+    }
     if (arg == "--quiet" || arg == "-q") {
       if (has_value) throw UsageError("--quiet takes no value");
       o.quiet = true;
@@ -403,6 +426,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     options = std::move(*parsed);
+    if (options.version) {
+      std::puts("exitleft-udp-demux " EXITLEFT_TOOLS_VERSION);
+      return 0;
+    }
   } catch (const UsageError& e) {
     std::fprintf(stderr, "exitleft-udp-demux: %s\n(try --help)\n", e.what());
     return 2;
