@@ -136,7 +136,7 @@ check_exports() {
   bad=$(grep -v '@@EXITLEFT_0$' <<<"$all" || true)
   [ -z "$bad" ] || fail "$lib exports symbols outside the version node EXITLEFT_0:
 $(c++filt <<<"$bad")"
-  syms=$(sed 's/@@EXITLEFT_0$//' <<<"$all")
+  syms=${all//@@EXITLEFT_0/}
   # Itanium names of entities in namespace exitleft, with their typeinfo, vtables, guards and
   # TLS wrappers (exitleft::platform is internal), and the C API's exitleft_ functions.
   bad=$(grep -Ev '^(_Z(T[ISVTHW]|GV)?N[KVRO]*8exitleft|exitleft_[a-z_]+$)' <<<"$syms" || true)
@@ -163,18 +163,25 @@ consumer_cmake() {
   cmake --build "$tmp/consumer-$name" -j "$jobs" >"$tmp/consumer-$name-build.log" 2>&1 ||
     { cat "$tmp/consumer-$name-build.log" >&2; fail "building the consumer ($name) failed"; }
 }
-# consumer_pkgconfig NAME shared|static: compile main.cpp by hand with pkg-config's flags.
-consumer_pkgconfig() {
-  local name=$1 kind=$2 exe="$tmp/pc-$1"
-  local -a mode=() cflags libs
+# pkg_flags shared|static: pkg-config's flags for exitleft into the caller's arrays `cflags` and
+# `libs`; static ones are wrapped in -Wl,-Bstatic ... -Wl,-Bdynamic, so that only libexitleft is
+# linked statically.
+pkg_flags() {
+  local -a mode=()
   local c l
-  [ "$kind" = shared ] || mode=(--static)
+  [ "$1" = shared ] || mode=(--static)
   c=$(pkg-config "${mode[@]}" --cflags exitleft) && l=$(pkg-config "${mode[@]}" --libs exitleft) ||
     fail "pkg-config ${mode[*]} does not find exitleft (PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-})"
   read -r -a cflags <<<"$c"
   read -r -a libs <<<"$l"
   # shellcheck disable=SC2054  # -Wl,-Bstatic is one argument
-  [ "$kind" = shared ] || libs=(-Wl,-Bstatic "${libs[@]}" -Wl,-Bdynamic)
+  [ "$1" = shared ] || libs=(-Wl,-Bstatic "${libs[@]}" -Wl,-Bdynamic)
+}
+# consumer_pkgconfig NAME shared|static: compile main.cpp by hand with pkg-config's flags.
+consumer_pkgconfig() {
+  local name=$1 kind=$2 exe="$tmp/pc-$1"
+  local -a cflags libs
+  pkg_flags "$kind"
   say "consumer (pkg-config, $name): c++ -std=c++20 -pthread main.cpp ${cflags[*]} ${libs[*]}"
   c++ -std=c++20 -O2 -pthread "$repo/tests/consumer/main.cpp" "${cflags[@]}" -o "$exe" "${libs[@]}" ||
     fail "compiling the consumer with pkg-config ($name) failed"
@@ -183,15 +190,9 @@ consumer_pkgconfig() {
 # flags. A C program linking the static library adds -lstdc++ (the library is C++).
 consumer_c() {
   local name=$1 kind=$2 exe="$tmp/c-$1"
-  local -a mode=() cflags libs
-  local c l
-  [ "$kind" = shared ] || mode=(--static)
-  c=$(pkg-config "${mode[@]}" --cflags exitleft) && l=$(pkg-config "${mode[@]}" --libs exitleft) ||
-    fail "pkg-config ${mode[*]} does not find exitleft (PKG_CONFIG_PATH=${PKG_CONFIG_PATH:-})"
-  read -r -a cflags <<<"$c"
-  read -r -a libs <<<"$l"
-  # shellcheck disable=SC2054  # -Wl,-Bstatic is one argument
-  [ "$kind" = shared ] || libs=(-Wl,-Bstatic "${libs[@]}" -Wl,-Bdynamic -lstdc++)
+  local -a cflags libs
+  pkg_flags "$kind"
+  [ "$kind" = shared ] || libs+=(-lstdc++)
   say "C consumer (pkg-config, $name): cc -std=c11 -pedantic -Werror c_api_test.c ${cflags[*]} ${libs[*]}"
   cc -std=c11 -pedantic -Wall -Wextra -Werror -O2 -pthread "$repo/tests/c_api/c_api_test.c" \
     -DEXITLEFT_EXPECTED_VERSION="\"$version\"" "${cflags[@]}" -o "$exe" "${libs[@]}" ||
