@@ -41,6 +41,7 @@ consumed exactly once. Scenarios, all at the same time, each on its own threads:
   multi-wait    wait_any / wait_all over events, semaphores and a countdown, + single waiters
   stage         a Stage routing messages by token through an in-memory resource, in order
   parking-lot   park / unpark_one / unpark_all / unpark_requeue / unpark_filter, tokens booked
+  c-api         the C API (exitleft.h): wait_any jobs, wait_all and acquire a lock, a counter
 A thread that makes no progress for the stall timeout is reported with what it was doing and
 its state in the kernel; the soak then watches it for one more stall timeout, says whether it
 moved again (a stall) or not (a lost wake-up or a deadlock), and exits with status 1 either way
@@ -318,6 +319,7 @@ int main(int argc, char** argv) {
   scenarios.push_back(make_multi_wait(options, failures));
   scenarios.push_back(make_stage(options, failures));
   scenarios.push_back(make_parking_lot(options, failures));
+  scenarios.push_back(make_c_api(options, failures));
 
   const Clock::time_point start = Clock::now();
   for (auto& s : scenarios) s->start();

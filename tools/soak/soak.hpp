@@ -184,6 +184,7 @@ std::unique_ptr<Scenario> make_countdown(const Options&, Failures&);
 std::unique_ptr<Scenario> make_multi_wait(const Options&, Failures&);
 std::unique_ptr<Scenario> make_stage(const Options&, Failures&);
 std::unique_ptr<Scenario> make_parking_lot(const Options&, Failures&);
+std::unique_ptr<Scenario> make_c_api(const Options&, Failures&);
 
 // "1234567" → "1.23M" for the progress line.
 std::string short_count(std::uint64_t n);
