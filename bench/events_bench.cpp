@@ -3,8 +3,10 @@
 //
 //   P1  BM_AtomicExchangePair            the floor: two atomic exchanges
 //       BM_AutoResetSetTryWait           AutoResetEvent set() + try_wait()         goal <= 1.1x
-//       floor BM_BinarySemaphoreReleaseTryAcquire  std::binary_semaphore, the same pair  goal >=
-//       15x slower BM_SemaphoreReleaseTryAcquire / BM_CountingSemaphoreReleaseTryAcquire
+//       BM_BinarySemaphoreReleaseTryAcquire  std::binary_semaphore, the same pair: goal >= 15x
+//                                        slower than the floor
+//       BM_SemaphoreReleaseTryAcquire / BM_CountingSemaphoreReleaseTryAcquire
+//       BM_CApiEventSetPoll, BM_CApiSemaphoreReleasePoll   the same pairs through exitleft.h
 //   P2  BM_PingPong/<kind>/<P>           two threads hand a token back and forth (wall time per
 //                                        round trip): raw futex, AutoResetEvent (spinning and
 //                                        not), std::binary_semaphore,
@@ -36,6 +38,7 @@
 #include "bench/bench_util.hpp"
 #include "exitleft/auto_reset_event.hpp"
 #include "exitleft/countdown_event.hpp"
+#include "exitleft/exitleft.h"
 #include "exitleft/manual_reset_event.hpp"
 #include "exitleft/semaphore.hpp"
 
@@ -100,6 +103,28 @@ void BM_CountingSemaphoreReleaseTryAcquire(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CountingSemaphoreReleaseTryAcquire)->Apply(exitleft::bench::add_min_statistic);
+
+// The same pairs through the C API (exitleft.h): what a C program or an FFI caller pays, one
+// out-of-line call per operation and the event's kind check, against the inline C++ above.
+void BM_CApiEventSetPoll(benchmark::State& state) {
+  exitleft_event* event = exitleft_event_create(false, false);
+  for (auto _ : state) {
+    exitleft_event_set(event);
+    benchmark::DoNotOptimize(exitleft_event_wait(event, 0));
+  }
+  exitleft_event_destroy(event);
+}
+BENCHMARK(BM_CApiEventSetPoll)->Apply(exitleft::bench::add_min_statistic);
+
+void BM_CApiSemaphoreReleasePoll(benchmark::State& state) {
+  exitleft_semaphore* sem = exitleft_semaphore_create(0, UINT32_MAX);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(exitleft_semaphore_release(sem, 1));
+    benchmark::DoNotOptimize(exitleft_semaphore_acquire(sem, 0));
+  }
+  exitleft_semaphore_destroy(sem);
+}
+BENCHMARK(BM_CApiSemaphoreReleasePoll)->Apply(exitleft::bench::add_min_statistic);
 
 // ---- P2: ping-pong ---------------------------------------------------------------------------
 

@@ -63,6 +63,10 @@ BUILTIN_PAIRS = [
      "BinarySemaphoreReleaseTryAcquire", "AutoResetSetTryWait", ">=15", "cpu"),
     ("Semaphore vs std::counting_semaphore, release+try_acquire", "SemaphoreReleaseTryAcquire",
      "CountingSemaphoreReleaseTryAcquire", None, "cpu"),
+    ("C API event set+wait(0) vs C++ AutoResetEvent set+try_wait", "CApiEventSetPoll",
+     "AutoResetSetTryWait", None, "cpu"),
+    ("C API semaphore release+acquire(0) vs std::counting_semaphore", "CApiSemaphoreReleasePoll",
+     "CountingSemaphoreReleaseTryAcquire", None, "cpu"),
     # P2 (events_bench): ping-pong in separate benchmarks, threads placed freely (/0), both pinned
     # to one CPU (/1), pinned to two CPUs (/2) (issue 13); the paired counters below are steadier.
     ("ping-pong AutoResetEvent vs mutex+cv (P2: 10x faster)", "PingPong/AutoReset/0",
