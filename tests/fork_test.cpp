@@ -401,13 +401,14 @@ struct Hammered {
   AutoResetEvent autos;
   ManualResetEvent manual;
   Semaphore sem{0, 8};
-  CountdownEvent countdown{1};
+  CountdownEvent countdown{0};
   AutoResetEvent multi_a;  // also in wait_any / wait_all: their operations go through the engine
   Semaphore multi_s{0, 8};
   ManualResetEvent multi_m;
   CountdownEvent multi_c{1};
   int lot_key = 0;
   std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0};  // loop iterations of both threads (relaxed: a progress count)
   Threads threads;
 
   void start() {
@@ -415,6 +416,7 @@ struct Hammered {
       threads.spawn([this, i] {
         std::minstd_rand rng(static_cast<unsigned>(i + 1));
         while (!stop.load(std::memory_order_relaxed)) {
+          rounds.fetch_add(1, std::memory_order_relaxed);
           const auto t = std::chrono::microseconds(rng() % 200);
           switch (rng() % 8) {
             case 0:
@@ -432,12 +434,13 @@ struct Hammered {
               (void)sem.try_acquire_for(t);
               break;
             case 3:
-              try {
-                countdown.decrement();
-              } catch (const std::logic_error&) {  // the other thread reached 0 first
-              }
+              // Each decrement follows this thread's own increment, so none finds the count at
+              // 0 and throws: a throw allocates, and the parent's threads must not allocate
+              // between forks (see the test below). The count still reaches 0 whenever the two
+              // threads' pairs do not overlap.
+              countdown.increment(1);
+              (void)countdown.decrement();
               (void)countdown.wait_for(t);
-              countdown.reset(1);
               break;
             case 4:
               multi_a.set();
@@ -550,12 +553,14 @@ struct BusyStage {
   Slow slow;
   exitleft::Stage<int, Slow*> stage{&slow};
   std::atomic<bool> stop{false};
+  std::atomic<int> running{0};  // threads past their ticket (relaxed: a progress count)
   Threads threads;
 
   void start() {
     for (int token = 0; token < 3; ++token) {
       threads.spawn([this, token] {
         auto ticket = stage.ticket(token);
+        running.fetch_add(1, std::memory_order_relaxed);  // the ticket's allocation is behind it
         while (!stop.load(std::memory_order_relaxed)) {
           (void)stage.enter_for(*ticket, 2ms, [](auto& d) {
             (void)d.resource()->data.wait_for(1ms);
@@ -579,6 +584,16 @@ TEST(Fork, ChildUsesEveryPrimitiveWhileParentThreadsAreBusyWithThem) {
   hammered.start();
   busy_stage.start();
   ASSERT_TRUE(parked.all_parked()) << "the parent's waiters did not all park";
+  // The first fork waits until every busy thread is past its start-up, which allocates (the
+  // thread's own start, a Stage ticket): clang 14's ASan does not hold its allocator's locks
+  // across fork(), so a child forked while a parent thread allocates hangs in its first
+  // allocation that needs the same lock (seen in CI under ASan: the child's first new thread,
+  // stuck in SizeClassAllocator64::GetFromAllocator during its ASan start-up, "hung in or after
+  // CHILD_CHECK 21" at fork 0). From then on the parent's threads allocate nothing.
+  ASSERT_TRUE(eventually([&] {
+    return hammered.rounds.load(std::memory_order_relaxed) >= 100 &&
+           busy_stage.running.load(std::memory_order_relaxed) == 3;
+  })) << "the parent's busy threads did not get going";
 
   std::minstd_rand rng(12345);
   for (int attempt = 0; attempt < kForks; ++attempt) {
