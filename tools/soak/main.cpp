@@ -274,29 +274,46 @@ class Watchdog {
     return seen_.front();
   }
 
-  // Watches the stuck threads for one more stall timeout and says whether they moved again (a
-  // stall: a thread starved of CPU, or a wake-up that came late) or not (a lost wake-up or a
-  // deadlock), and how often the kernel had them runnable meanwhile: a thread that sleeps in
-  // the kernel all along waits for a wake-up nobody sends; one that is runnable waits for a CPU.
+  // Watches the stuck threads for one more stall timeout and says of each whether it moved again
+  // (a stall: a thread starved of CPU, or a wake-up that came late) or not (a lost wake-up or a
+  // deadlock), and how often the kernel had it runnable meanwhile: a thread that sleeps in the
+  // kernel all along waits for a wake-up nobody sends; one that is runnable waits for a CPU. Every
+  // stuck thread is watched to the end: when the whole process was starved for a while (a loaded
+  // machine, a paused VM), most of them move again at once, and one that does not is still named.
   void watch_after_stuck(const std::vector<Seen*>& stuck) {
+    struct Watch {
+      const Seen* seen;
+      double moved_after_s = -1;  // < 0: has not moved
+      std::size_t samples = 0, runnable = 0;
+    };
+    std::vector<Watch> watches;
+    for (const Seen* s : stuck) watches.push_back({s});
     const Clock::time_point t0 = Clock::now();
-    std::size_t samples = 0, runnable = 0;
     while (seconds_since(t0) < limit_s_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      for (const Seen* s : stuck) {
-        if (s->worker->ops() != s->ops) {
-          std::fprintf(stdout,
-                       "  %s moved again %.1f s later (runnable in %zu of %zu samples): a stall, "
-                       "not a lost wake-up\n",
-                       s->worker->name().c_str(), seconds_since(t0), runnable, samples);
-          return;
+      for (Watch& w : watches) {
+        if (w.moved_after_s >= 0) continue;
+        if (w.seen->worker->ops() != w.seen->ops) {
+          w.moved_after_s = seconds_since(t0);
+          continue;
         }
-        ++samples;
-        if (kernel_state(s->worker->tid()).rfind("kernel: R", 0) == 0) ++runnable;
+        ++w.samples;
+        if (kernel_state(w.seen->worker->tid()).rfind("kernel: R", 0) == 0) ++w.runnable;
       }
     }
-    std::fprintf(stdout, "  still no progress %.0f s later (runnable in %zu of %zu samples)\n",
-                 limit_s_, runnable, samples);
+    for (const Watch& w : watches) {
+      const char* name = w.seen->worker->name().c_str();
+      if (w.moved_after_s >= 0) {
+        std::fprintf(stdout,
+                     "  %s moved again %.1f s later (runnable in %zu of %zu samples): a stall, "
+                     "not a lost wake-up\n",
+                     name, w.moved_after_s, w.runnable, w.samples);
+      } else {
+        std::fprintf(stdout,
+                     "  %s: still no progress %.0f s later (runnable in %zu of %zu samples)\n",
+                     name, limit_s_, w.runnable, w.samples);
+      }
+    }
   }
 
   const std::vector<std::unique_ptr<Scenario>>& scenarios_;
