@@ -20,8 +20,10 @@
  *   multi-wait (another struct, a string) gives EXITLEFT_EINVAL rather than undefined behaviour
  *   whenever its first four bytes are readable and differ from the tags; a freed or wild pointer
  *   cannot be detected.
- * - No function throws, unwinds or allocates except the _create functions (and the first
- *   multi-wait of the process, which may report EXITLEFT_ENOMEM).
+ * - No function throws or unwinds. The _create functions allocate (NULL when out of memory);
+ *   otherwise, as in C++, the only allocations are the parking lot's table growing with the number
+ *   of threads that wait (out of memory there ends the process, as in parking_lot) and the first
+ *   multi-wait of the process (EXITLEFT_ENOMEM if that fails).
  * - Memory ordering as in C++: whatever a thread did before a set / release / the decrement
  *   that reaches 0 happens before the return of the wait that observed or consumed it.
  *
