@@ -457,6 +457,7 @@ show() {
 
 show libexitleft0 "$rt_deb"
 [ "$(field "$rt_deb" Section)" = libs ] || fail "libexitleft0 is not in section libs"
+[ "$(field "$rt_deb" Multi-Arch)" = same ] || fail "libexitleft0 is not Multi-Arch: same"
 field "$rt_deb" Depends | contains 'libc6' || fail "libexitleft0 does not depend on libc6"
 ctrl=$(dpkg-deb --ctrl-tarfile "$rt_deb" | tar -t | sed 's|^\./||' | grep -v '^$' | sort | tr '\n' ' ')
 [ "$ctrl" = "control md5sums shlibs triggers " ] ||
@@ -479,6 +480,7 @@ check_docs "$rt_deb" libexitleft0
 
 show libexitleft-dev "$dev_deb"
 [ "$(field "$dev_deb" Section)" = libdevel ] || fail "libexitleft-dev is not in section libdevel"
+[ "$(field "$dev_deb" Multi-Arch)" = same ] || fail "libexitleft-dev is not Multi-Arch: same"
 field "$dev_deb" Depends | contains -F "libexitleft0 (= $version)" ||
   fail "libexitleft-dev does not depend on libexitleft0 (= $version)"
 for f in "./usr/include/exitleft/parking_lot.hpp" "./usr/include/exitleft/export.hpp" \

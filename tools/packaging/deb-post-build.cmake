@@ -1,6 +1,6 @@
 # CPACK_POST_BUILD_SCRIPTS (set in tools/packaging/debian.cmake): runs after cpack -G DEB has made
 # the packages (CPACK_PACKAGE_FILES, still in CPack's work directory) and before it copies them
-# out. Two things CPack 3.25 does not let a project choose:
+# out. Three things CPack 3.25 does not let a project choose:
 #
 # 1. It adds a postinst and a postrm that run ldconfig to every package with a shared library in
 #    /usr/lib/... once it has looked at the files, which it does for dpkg-shlibdeps, for the
@@ -13,8 +13,10 @@
 #    /usr/share/doc/<package>-dbgsym. md5sums is written again; the doc directory becomes a
 #    symbolic link to the one of the package it holds the symbols of (as debhelper does; the
 #    .ddeb depends on that package), and the .debug files lose their execute bits.
+# 3. The Multi-Arch field: "Multi-Arch: same" goes after Architecture in the packages named in
+#    CPACK_EXITLEFT_MULTIARCH_SAME (debian.cmake).
 #
-# A package that needs either is unpacked with dpkg-deb --raw-extract and built again with
+# A package that needs any of these is unpacked with dpkg-deb --raw-extract and built again with
 # dpkg-deb --build (owner root, xz, like CPack's; CPACK_DEBIAN_COMPRESSION_TYPE is xz).
 find_program(dpkg_deb dpkg-deb)
 if(NOT dpkg_deb)
@@ -40,6 +42,8 @@ foreach(deb IN LISTS CPACK_PACKAGE_FILES)
   file(REMOVE_RECURSE "${root}")
   file(MAKE_DIRECTORY "${CPACK_TOPLEVEL_DIRECTORY}/post-build")
   run(${dpkg_deb} --raw-extract "${deb}" "${root}")
+  execute_process(COMMAND ${dpkg_deb} --field "${deb}" Package
+    OUTPUT_VARIABLE package OUTPUT_STRIP_TRAILING_WHITESPACE)
   set(changed FALSE)
 
   if(EXISTS "${root}/DEBIAN/triggers")
@@ -55,8 +59,6 @@ foreach(deb IN LISTS CPACK_PACKAGE_FILES)
   endif()
 
   if(deb MATCHES "\\.ddeb$")
-    execute_process(COMMAND ${dpkg_deb} --field "${deb}" Package
-      OUTPUT_VARIABLE package OUTPUT_STRIP_TRAILING_WHITESPACE)
     string(REGEX REPLACE "-dbgsym$" "" of "${package}")
     file(MAKE_DIRECTORY "${root}/usr/share/doc")
     file(CREATE_LINK "${of}" "${root}/usr/share/doc/${package}" SYMBOLIC)
@@ -75,6 +77,17 @@ foreach(deb IN LISTS CPACK_PACKAGE_FILES)
     endforeach()
     file(WRITE "${root}/DEBIAN/md5sums" "${md5sums}")
     set(changed TRUE)
+  endif()
+
+  if(package IN_LIST CPACK_EXITLEFT_MULTIARCH_SAME)
+    file(READ "${root}/DEBIAN/control" control)
+    if(NOT control MATCHES "\nMulti-Arch:")
+      # CPack writes the fields in alphabetical order: Architecture may be the first line.
+      string(REGEX REPLACE "((^|\n)Architecture: [^\n]*\n)" "\\1Multi-Arch: same\n" control
+        "${control}")
+      file(WRITE "${root}/DEBIAN/control" "${control}")
+      set(changed TRUE)
+    endif()
   endif()
 
   if(changed)

@@ -70,6 +70,11 @@ endif()
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA ${CMAKE_CURRENT_LIST_DIR}/triggers)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_POST_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/deb-post-build.cmake)
+# Multi-Arch: same for the library packages (and the symbols of the library), so that the
+# libraries of several architectures install side by side (every file of theirs outside the
+# multiarch directory is the same on every architecture); deb-post-build.cmake writes the field,
+# which CPack 3.25 has no variable for. exitleft-tools' programs would collide in /usr/bin: none.
+set(CPACK_EXITLEFT_MULTIARCH_SAME libexitleft0 libexitleft-dev libexitleft0-dbgsym)
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_LIST_DIR}/cpack-config.cmake)
 # For cpack-config.cmake (CPACK_* variables reach CPackConfig.cmake).
 set(CPACK_EXITLEFT_DEB_PROBLEM "${EXITLEFT_DEB_PROBLEM}")
