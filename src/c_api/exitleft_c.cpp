@@ -72,6 +72,11 @@ struct exitleft_countdown {
 
 namespace {
 
+// A finite C timeout (not EXITLEFT_INFINITE) as a duration: any negative value polls, as 0 does.
+std::chrono::nanoseconds finite_timeout(std::int64_t timeout_ns) noexcept {
+  return std::chrono::nanoseconds(timeout_ns < 0 ? 0 : timeout_ns);
+}
+
 // The C++ waits' two forms of a C timeout: forever, or a duration (0 or negative: a poll).
 // `wait_for(d)` takes what the object needs, e.g. [&](auto d) { return e.wait_for(d); }.
 template <class Forever, class For>
@@ -80,8 +85,7 @@ int timed(std::int64_t timeout_ns, Forever forever, For wait_for) noexcept {
     forever();
     return EXITLEFT_OK;
   }
-  const std::chrono::nanoseconds timeout(timeout_ns < 0 ? 0 : timeout_ns);
-  return wait_for(timeout) ? EXITLEFT_OK : EXITLEFT_TIMEOUT;
+  return wait_for(finite_timeout(timeout_ns)) ? EXITLEFT_OK : EXITLEFT_TIMEOUT;
 }
 
 [[noreturn]] void precondition_violated(const char* what) noexcept {
@@ -135,9 +139,9 @@ int multi_wait(const void* const objects[], std::size_t n, std::int64_t timeout_
   }
   const std::span<const exitleft::WaitableRef> span(refs, n);
   const exitleft::detail::SteadyTime deadline =
-      timeout_ns == EXITLEFT_INFINITE ? exitleft::detail::kNoDeadline
-                                      : exitleft::detail::deadline_after(std::chrono::nanoseconds(
-                                            timeout_ns < 0 ? 0 : timeout_ns));
+      timeout_ns == EXITLEFT_INFINITE
+          ? exitleft::detail::kNoDeadline
+          : exitleft::detail::deadline_after(finite_timeout(timeout_ns));
   try {
     return wait(span, deadline);
   } catch (const std::invalid_argument&) {  // the same object twice in a wait-all

@@ -185,6 +185,7 @@ class CApiScenario final : public Scenario {
   exitleft_event* quit_ = exitleft_event_create(true, false);
   std::uint64_t guarded_ = 0;  // plain: only the lock orders its increments
   std::uint64_t left_ = 0;
+  // relaxed everywhere: books, read by verify() after join() (which orders them), no partner.
   std::atomic<std::uint64_t> released_{0}, taken_{0}, taken_with_lock_{0}, signals_{0}, sets_{0},
       increments_{0}, timeouts_{0};
 };
