@@ -18,7 +18,9 @@
 #     warning (the one exception: the placeholder maintainer's address, see step 4); inspects
 #     them, installs all with dpkg -i, runs the installed tools (--help, --version, a short demo
 #     and soak), builds and runs the consumer against /usr (find_package and pkg-config, static
-#     and shared), removes all and checks that nothing is left.
+#     and shared), removes all and checks that nothing is left. Packages already installed are
+#     refused (they may be a user's), unless this script's marker says an interrupted run of
+#     its own installed them (killed, machine lost): then it purges them first.
 #
 # Static linking with pkg-config: the archive and the shared library sit in the same directory,
 # and a bare -lexitleft picks the shared one. The way to ask for the archive without turning the
@@ -51,6 +53,9 @@ case "$build_root" in /*) ;; *) build_root=$repo/$build_root ;; esac
 jobs=${EXITLEFT_JOBS:-2}
 # In the order dpkg --purge takes them: what depends on a package before it.
 packages=(libexitleft0-dbgsym exitleft-tools-dbgsym exitleft-tools libexitleft-dev libexitleft0)
+# Written before dpkg -i and removed after the purge: if it is there when a run starts, the
+# installed packages are what an interrupted run (SIGKILL, a lost machine) left, not a user's.
+owned_marker=${EXITLEFT_CHECK_MARKER:-/var/lib/exitleft-check-install/installed-packages}
 
 # ---- reporting ---------------------------------------------------------------------------------
 stage="starting"
@@ -69,7 +74,9 @@ cleanup() {
   trap - ERR
   if [ "$we_installed_debs" = 1 ]; then
     say "clean-up: dpkg --purge ${packages[*]}"
-    dpkg --purge "${packages[@]}" >/dev/null || say "clean-up: dpkg --purge failed"
+    if dpkg --purge "${packages[@]}" >/dev/null; then rm -f "$owned_marker"; else
+      say "clean-up: dpkg --purge failed; $owned_marker stays, so the next run purges them"
+    fi
   fi
   rm -rf "$tmp"
   if [ "$rc" = 0 ]; then say "PASSED"; else say "FAILED (see above)"; fi
@@ -380,6 +387,13 @@ fi
 
 # ---- 4. Debian packages ------------------------------------------------------------------------
 step "cpack -G DEB"
+if [ -f "$owned_marker" ]; then
+  say "$owned_marker: an earlier run was interrupted with its packages installed" \
+    "($(tr '\n' ' ' <"$owned_marker")); purging them"
+  dpkg --purge "${packages[@]}" >"$tmp/dpkg-leftover.log" 2>&1 ||
+    { cat "$tmp/dpkg-leftover.log" >&2; fail "dpkg --purge of the interrupted run's packages failed"; }
+  rm -f "$owned_marker"
+fi
 for p in "${packages[@]}"; do
   if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | contains -v '^not-installed$'; then
     fail "$p is already installed on this machine; remove it first (dpkg --purge $p)"
@@ -547,6 +561,8 @@ done
   fail "libexitleft0-dbgsym's build ID is not that of $lib"
 
 step "dpkg -i"
+mkdir -p "$(dirname "$owned_marker")"
+printf '%s\n' "${packages[@]}" >"$owned_marker"
 we_installed_debs=1
 dpkg -i "${debs[@]}" >"$tmp/dpkg-i.log" 2>&1 || { cat "$tmp/dpkg-i.log" >&2; fail "dpkg -i failed"; }
 for p in "${packages[@]}"; do
@@ -610,4 +626,6 @@ for p in libexitleft0 libexitleft-dev exitleft-tools libexitleft0-dbgsym exitlef
   [ ! -e "/usr/share/doc/$p" ] && [ ! -L "/usr/share/doc/$p" ] || fail "/usr/share/doc/$p is still there"
 done
 we_installed_debs=0
+rm -f "$owned_marker"
+rmdir --ignore-fail-on-non-empty "$(dirname "$owned_marker")"
 say "all ${#packages[@]} packages removed; no file left behind"
