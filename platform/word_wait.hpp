@@ -165,6 +165,13 @@ inline void wake_all_shared(const Word* word) noexcept {
   Backend::wake_all_shared(word);
 }
 
+// The CPU the calling thread runs on at this moment, or -1 where the OS cannot say it cheaply
+// (Linux: sched_getcpu, from the rseq area with glibc 2.35+; Windows: GetCurrentProcessorNumber;
+// elsewhere -1). A hint only, stale as soon as it is read: the parking lot uses it to notice
+// hand-offs between threads that share a CPU, where spinning cannot help (src/lot/lot.hpp).
+// platform/cpu.cpp, in every backend.
+int current_cpu() noexcept;
+
 // The name of the selected backend ("linux", "windows", "darwin", "portable").
 constexpr const char* backend_name() noexcept {
 #if defined(EXITLEFT_BACKEND_LINUX)

@@ -12,10 +12,15 @@
 #include <utility>
 #include <vector>
 
+#include "exitleft/detail/std_sync.hpp"
 #include "src/lot/lot.hpp"
 #include "tests/support/alloc_counter.hpp"
 #include "tests/support/wait_until.hpp"
 
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
 #if !defined(_WIN32)
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -126,6 +131,65 @@ TEST(ParkingLot, TimedParkWokenBeforeDeadlineReturnsUnparked) {
   EXPECT_EQ(p.result.token, 42u);
   EXPECT_EQ(p.timed_out_key, nullptr);
 }
+
+#if defined(__linux__)
+// The same-CPU hint (src/lot/lot.hpp): a thread woken by an unparker that ran on its own CPU
+// remembers it, and the signal waits then park without spinning; woken from another CPU, it
+// forgets it. Both threads are pinned, so the CPUs compared are known.
+TEST(ParkingLot, AWokenThreadRemembersWhetherItsUnparkerSharedItsCpu) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c)
+    if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs to pin threads on";
+  if (exitleft::detail::StdSync::current_cpu() < 0) GTEST_SKIP() << "sched_getcpu() fails here";
+  const auto pin = [](int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+  };
+  // One waiter, woken four times, alternately from its own CPU and from the other one: each
+  // answer must replace the one before (a new thread starts with "no").
+  const bool rounds[] = {true, false, true, false};
+  int key = 0;
+  std::atomic<bool> pinned_ok{true};
+  std::atomic<int> parks{0};
+  int hints[4] = {-1, -1, -1, -1};
+  int woke_on[4] = {-1, -1, -1, -1};
+  std::thread waiter([&] {
+    if (!pin(cpus[0])) pinned_ok.store(false);
+    for (int i = 0; i < 4; ++i) {
+      const pl::ParkResult r = pl::park(
+          &key, [] { return true; }, [&] { parks.fetch_add(1); }, [](const void*, bool) {}, 0,
+          Clock::now() + 30s);
+      woke_on[i] = exitleft::detail::StdSync::current_cpu();
+      hints[i] =
+          r.kind == Kind::Unparked ? int{exitleft::detail::StdSync::woken_beside_waker()} : -2;
+    }
+  });
+  for (int i = 0; i < 4; ++i) {
+    std::thread waker([&] {
+      if (!pin(rounds[i] ? cpus[0] : cpus[1])) pinned_ok.store(false);
+      // Until the waiter is queued for round i: unpark_one reports whether it took a thread.
+      const auto deadline = Clock::now() + 30s;
+      while ((parks.load() <= i || pl::unpark_one(&key, token_of).unparked_threads == 0) &&
+             Clock::now() < deadline)
+        std::this_thread::sleep_for(1ms);
+    });
+    waker.join();
+  }
+  waiter.join();
+  ASSERT_TRUE(pinned_ok.load());
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(woke_on[i], cpus[0]) << "round " << i;
+    EXPECT_EQ(hints[i], rounds[i] ? 1 : 0)
+        << "round " << i << (rounds[i] ? ": same CPU" : ": other CPU");
+  }
+}
+#endif
 
 TEST(ParkingLot, UnparkOneDeliversItsTokenAndReportsTheQueue) {
   int key = 0;

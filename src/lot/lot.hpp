@@ -29,9 +29,14 @@
 //   that reads the bumped value sees 0 in `parked`; one that read the old value is either woken by
 //   the bump's wake-up or refused by the kernel's check of the group word. A single release
 //   (unpark_one, requeue's hand-off) keeps the per-thread wake-up.
+// - Same-CPU hand-offs (where the policy has current_cpu() and note_wake()). The unparker leaves
+//   the CPU it runs on in each thread it takes off a queue; the woken thread compares it with
+//   its own CPU and tells the policy, which remembers per thread whether its last wake-up came
+//   from a thread on its own CPU. The signal waits do not spin after such a wake-up
+//   (basic_spin_wait.hpp): the thread that will signal shares the CPU and cannot run meanwhile.
+//   Only a hint; nothing in the protocol depends on it.
 // - The table grows (3 buckets per registered thread) by allocating the new table first, then
 //   locking every bucket of the old one, moving the queues over in order, and publishing it.
-#pragma once
 #pragma once
 
 #include <chrono>
@@ -114,14 +119,14 @@ class Lot {
 
     before_sleep();
 
-    if (self.sleep_until(deadline)) return {ParkResult::Kind::Unparked, self.unpark_token.load()};
+    if (self.sleep_until(deadline)) return unparked(self);
 
     // The deadline passed. Leave the queue, unless an unparker has taken us off it already.
     auto [current_key, current] = lock_bucket_checked(self);
     if (!self.queued.load()) {
       current->lock.unlock();
       self.sleep_until(kNoDeadline);  // the unparker releases us right after its unlock
-      return {ParkResult::Kind::Unparked, self.unpark_token.load()};
+      return unparked(self);
     }
     leave_queue(*current, self, current_key, timed_out);
     current->lock.unlock();
@@ -317,12 +322,28 @@ class Lot {
   }
 
  private:
+  // Whether the policy reports CPUs and keeps the same-CPU hint (the top of this file).
+  static constexpr bool kCpuHints = requires(int cpu) {
+    Sync::current_cpu();
+    Sync::note_wake(cpu);
+  };
+
+  // A released thread's result; it first tells the policy where its unparker ran.
+  static ParkResult unparked(Thread& self) noexcept {
+    if constexpr (kCpuHints) Sync::note_wake(self.waker_cpu.load());
+    return {ParkResult::Kind::Unparked, self.unpark_token.load()};
+  }
+
   // Threads taken off a queue, chained through `next`, to be released after the unlock.
   class WakeList {
    public:
     // Under the bucket lock: hands `thread` its token and marks it as no longer queued.
     void add(Thread* thread, UnparkToken token) noexcept {
       if (thread->on_unpark.load() != nullptr) ++nodes_;
+      if constexpr (kCpuHints) {
+        if (head_ == nullptr) cpu_ = Sync::current_cpu();
+        thread->waker_cpu.store(cpu_);
+      }
       thread->unpark_token.store(token);
       thread->queued.store(false);
       thread->next.store(nullptr);
@@ -383,6 +404,7 @@ class Lot {
     Thread* head_ = nullptr;
     Thread* tail_ = nullptr;
     std::size_t nodes_ = 0;
+    int cpu_ = -1;  // the unparker's CPU, read once per list (kCpuHints)
   };
 
   // After the unlock: wakes the list, and unregisters the coroutines' nodes it held.

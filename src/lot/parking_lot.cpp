@@ -41,6 +41,20 @@ bool StdSync::wait_either(const Word& a, std::uint32_t expected_a, const Word& b
   return platform::wait_either(a, expected_a, b, expected_b, deadline);
 }
 
+namespace {
+// Whether this thread's last wake-up from the lot came from a thread on its own CPU.
+thread_local bool last_wake_beside_waker = false;
+}  // namespace
+int StdSync::current_cpu() noexcept {
+  return platform::current_cpu();
+}
+void StdSync::note_wake(int waker_cpu) noexcept {
+  last_wake_beside_waker = waker_cpu >= 0 && waker_cpu == platform::current_cpu();
+}
+bool StdSync::woken_beside_waker() noexcept {
+  return last_wake_beside_waker;
+}
+
 }  // namespace exitleft::detail
 
 namespace exitleft::parking_lot::detail {

@@ -36,6 +36,10 @@ struct ThreadData {
   Var<ParkToken> park_token{0};
   Var<UnparkToken> unpark_token{0};
   Var<bool> queued{false};
+  // The CPU its unparker ran on when it took this thread off the queue (the policy's
+  // current_cpu(), -1 if unknown). Written under the bucket lock, read by the thread once
+  // released (the release store of 0 in `parked` publishes it): a hint for spinning, lot.hpp.
+  Var<int> waker_cpu{-1};
   // Set for a queued coroutine (above): called instead of release(), as its last touch by the
   // unparker. nullptr for a thread.
   using OnUnpark = void (*)(ThreadData*) noexcept;

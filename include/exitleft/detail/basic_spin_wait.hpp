@@ -31,6 +31,13 @@ class BasicSpinWait {
   // Spins one round. Returns false when spinning is over and the caller should block
   // (at once on a machine with one CPU, where the thread we wait for cannot run meanwhile).
   bool spin() noexcept {
+    if constexpr (Tail == SpinTail::Pause && requires { Sync::woken_beside_waker(); }) {
+      // This thread's last wake-up came from a thread on its own CPU (src/lot/lot.hpp): the
+      // thread that will signal most likely shares the CPU again and cannot run while we spin,
+      // so park at once. Not a miss: spinning was not tried. Checked again after every park
+      // (reset()), where the lot has just refreshed the hint.
+      if (rounds_ == 0 && Sync::woken_beside_waker()) return false;
+    }
     if (rounds_ >= limit_ || !Sync::multi_core()) {
       if constexpr (Tail == SpinTail::Pause) {
         if (!missed_ && misses_ < kMissesToShorten) ++misses_;

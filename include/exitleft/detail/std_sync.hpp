@@ -127,6 +127,13 @@ struct StdSync {
   static Word* group_word(std::uintptr_t key) noexcept;
   static bool wait_either(const Word& a, std::uint32_t expected_a, const Word& b,
                           std::uint32_t expected_b, SteadyTime deadline) noexcept;
+
+  // Same-CPU hand-offs (src/lot/lot.hpp): the CPU this thread runs on (-1: unknown); the lot
+  // tells a woken thread where its unparker ran; and whether this thread's last wake-up from the
+  // lot came from a thread on its own CPU (then the signal waits skip their spin).
+  static int current_cpu() noexcept;
+  static void note_wake(int waker_cpu) noexcept;
+  static bool woken_beside_waker() noexcept;
 };
 
 }  // namespace exitleft::detail
