@@ -63,8 +63,10 @@ bool passed(SteadyTime deadline) noexcept {
 // is set, or a set or pulse happened since `first` (the word's generation moved on).
 template <bool Consume>
 bool wait_on(Word& word, std::uint32_t first, SteadyTime deadline) noexcept {
-  detail::BasicSpinWait<detail::StdSync, detail::SpinTail::Pause>
-      spin;               // no sched_yield (basic_spin_wait.hpp)
+  // No sched_yield (basic_spin_wait.hpp). The same-CPU hint it reads is this thread's last
+  // wake-up from the parking lot (a wake from another process never sets it): a thread whose
+  // partners share its CPU parks at once here too.
+  detail::BasicSpinWait<detail::StdSync, detail::SpinTail::Pause> spin;
   bool in_count = false;  // this waiter is in the word's waiter count
   std::uint32_t s = first;
   for (;;) {
