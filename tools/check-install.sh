@@ -56,6 +56,10 @@ packages=(libexitleft0-dbgsym exitleft-tools-dbgsym exitleft-tools libexitleft-d
 # Written before dpkg -i and removed after the purge: if it is there when a run starts, the
 # installed packages are what an interrupted run (SIGKILL, a lost machine) left, not a user's.
 owned_marker=${EXITLEFT_CHECK_MARKER:-/var/lib/exitleft-check-install/installed-packages}
+forget_marker() {
+  rm -f "$owned_marker"
+  rmdir --ignore-fail-on-non-empty "$(dirname "$owned_marker")" 2>/dev/null || true
+}
 
 # ---- reporting ---------------------------------------------------------------------------------
 stage="starting"
@@ -74,7 +78,7 @@ cleanup() {
   trap - ERR
   if [ "$we_installed_debs" = 1 ]; then
     say "clean-up: dpkg --purge ${packages[*]}"
-    if dpkg --purge "${packages[@]}" >/dev/null; then rm -f "$owned_marker"; else
+    if dpkg --purge "${packages[@]}" >/dev/null; then forget_marker; else
       say "clean-up: dpkg --purge failed; $owned_marker stays, so the next run purges them"
     fi
   fi
@@ -392,7 +396,7 @@ if [ -f "$owned_marker" ]; then
     "($(tr '\n' ' ' <"$owned_marker")); purging them"
   dpkg --purge "${packages[@]}" >"$tmp/dpkg-leftover.log" 2>&1 ||
     { cat "$tmp/dpkg-leftover.log" >&2; fail "dpkg --purge of the interrupted run's packages failed"; }
-  rm -f "$owned_marker"
+  forget_marker
 fi
 for p in "${packages[@]}"; do
   if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | contains -v '^not-installed$'; then
@@ -626,6 +630,5 @@ for p in libexitleft0 libexitleft-dev exitleft-tools libexitleft0-dbgsym exitlef
   [ ! -e "/usr/share/doc/$p" ] && [ ! -L "/usr/share/doc/$p" ] || fail "/usr/share/doc/$p is still there"
 done
 we_installed_debs=0
-rm -f "$owned_marker"
-rmdir --ignore-fail-on-non-empty "$(dirname "$owned_marker")"
+forget_marker
 say "all ${#packages[@]} packages removed; no file left behind"
